@@ -1,0 +1,73 @@
+"""Activation functions by id, applied to a (B, m) batch; ids match
+:data:`pysplinet.activations.ACTIVATIONS` (0 identity, 1 tanh, 2 relu, 3 sigmoid)."""
+
+import math
+
+import numba
+
+from ._config import JIT
+
+IDENTITY, TANH, RELU, SIGMOID = 0, 1, 2, 3
+
+
+@numba.njit(**JIT)
+def _sigmoid(a):
+    # the branch keeps exp's argument <= 0, so nothing overflows
+    if a >= 0.0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)
+    return e / (1.0 + e)
+
+
+@numba.njit(**JIT)
+def activate(act, A, S):
+    """Write ``S = sigma(A)``."""
+    n, m = A.shape
+    if act == IDENTITY:
+        for b in range(n):
+            for r in range(m):
+                S[b, r] = A[b, r]
+    elif act == TANH:
+        for b in range(n):
+            for r in range(m):
+                S[b, r] = math.tanh(A[b, r])
+    elif act == RELU:
+        for b in range(n):
+            for r in range(m):
+                S[b, r] = A[b, r] if A[b, r] > 0.0 else 0.0
+    else:
+        for b in range(n):
+            for r in range(m):
+                S[b, r] = _sigmoid(A[b, r])
+
+
+@numba.njit(**JIT)
+def activate_both(act, A, S, D):
+    """Write ``S = sigma(A)`` and ``D = sigma'(A)`` (ReLU: 0 at the kink)."""
+    n, m = A.shape
+    if act == IDENTITY:
+        for b in range(n):
+            for r in range(m):
+                S[b, r] = A[b, r]
+                D[b, r] = 1.0
+    elif act == TANH:
+        for b in range(n):
+            for r in range(m):
+                s = math.tanh(A[b, r])
+                S[b, r] = s
+                D[b, r] = 1.0 - s * s
+    elif act == RELU:
+        for b in range(n):
+            for r in range(m):
+                if A[b, r] > 0.0:
+                    S[b, r] = A[b, r]
+                    D[b, r] = 1.0
+                else:
+                    S[b, r] = 0.0
+                    D[b, r] = 0.0
+    else:
+        for b in range(n):
+            for r in range(m):
+                s = _sigmoid(A[b, r])
+                S[b, r] = s
+                D[b, r] = s * (1.0 - s)

@@ -1,0 +1,121 @@
+"""Linear operators K(theta) of the right-hand side sigma(K(theta) x + b), by integer id.
+
+Every operator provides three batch routines; rows of ``X``, ``G``, ``Z`` are samples:
+
+``op_apply``           ``A = X K^T``            (each sample: a = K x)
+``op_apply_transpose`` ``Z += G K``             (each sample: z += K^T g)
+``op_param_grad``      ``dtheta = d/dtheta sum_b g_b . K(theta) x_b``
+
+``theta`` is the flattened parameter of one layer (what the control gathered). ``geom``
+holds integer geometry (unused by the dense operators) and ``gamma`` the shift of the
+antisymmetric operator.
+
+Ids: 0 dense ``K = W`` (m x m); 1 antisymmetric ``K = W - W^T - gamma I``.
+"""
+
+import numba
+import numpy as np
+
+from ._config import JIT
+
+DENSE, ANTISYMMETRIC = 0, 1
+
+# Above this width the dense products go to BLAS through np.dot; below it plain loops win
+# over the call overhead.
+_BLAS_WIDTH = 32
+
+
+@numba.njit(**JIT)
+def _xwt(X, W, A):
+    """``A = X W^T``: A[b, r] = sum_c W[r, c] X[b, c]."""
+    n, m = X.shape
+    if m >= _BLAS_WIDTH:
+        A[:, :] = np.dot(X, W.T)
+        return
+    for b in range(n):
+        for r in range(m):
+            acc = 0.0
+            for c in range(m):
+                acc += W[r, c] * X[b, c]
+            A[b, r] = acc
+
+
+@numba.njit(**JIT)
+def _add_gw(G, W, Z):
+    """``Z += G W``: Z[b, c] += sum_r G[b, r] W[r, c]."""
+    n, m = G.shape
+    if m >= _BLAS_WIDTH:
+        Z += np.dot(G, W)
+        return
+    for b in range(n):
+        for r in range(m):
+            g = G[b, r]
+            for c in range(m):
+                Z[b, c] += g * W[r, c]
+
+
+@numba.njit(**JIT)
+def _gtx(G, X, dW):
+    """``dW = G^T X``: dW[r, c] = sum_b G[b, r] X[b, c]."""
+    n, m = G.shape
+    if m >= _BLAS_WIDTH:
+        dW[:, :] = np.dot(G.T, X)
+        return
+    dW[:, :] = 0.0
+    for b in range(n):
+        for r in range(m):
+            g = G[b, r]
+            for c in range(m):
+                dW[r, c] += g * X[b, c]
+
+
+@numba.njit(**JIT)
+def _antisymmetric_matrix(W, gamma):
+    m = W.shape[0]
+    K = np.empty((m, m))
+    for r in range(m):
+        for c in range(m):
+            K[r, c] = W[r, c] - W[c, r]
+        K[r, r] -= gamma
+    return K
+
+
+@numba.njit(**JIT)
+def op_apply(op, geom, gamma, theta, X, A):
+    """Write ``A = X K(theta)^T``."""
+    m = X.shape[1]
+    W = theta.reshape((m, m))
+    if op == DENSE:
+        _xwt(X, W, A)
+    else:
+        _xwt(X, _antisymmetric_matrix(W, gamma), A)
+
+
+@numba.njit(**JIT)
+def op_apply_transpose(op, geom, gamma, theta, G, Z):
+    """Add ``G K(theta)`` to ``Z`` (the adjoint action, eq. 18)."""
+    m = G.shape[1]
+    W = theta.reshape((m, m))
+    if op == DENSE:
+        _add_gw(G, W, Z)
+    else:
+        _add_gw(G, _antisymmetric_matrix(W, gamma), Z)
+
+
+@numba.njit(**JIT)
+def op_param_grad(op, geom, gamma, X, G, dtheta):
+    """Write the parameter gradient of ``sum_b G[b] . K(theta) X[b]`` into ``dtheta``.
+
+    Dense: ``G^T X`` (eq. 21 before the basis weight). Antisymmetric: with
+    ``M = G^T X``, the gradient with respect to W of ``W - W^T`` is ``M - M^T``.
+    """
+    m = X.shape[1]
+    dW = dtheta.reshape((m, m))
+    _gtx(G, X, dW)
+    if op == ANTISYMMETRIC:
+        for r in range(m):
+            for c in range(r + 1, m):
+                d = dW[r, c] - dW[c, r]
+                dW[r, c] = d
+                dW[c, r] = -d
+            dW[r, r] = 0.0

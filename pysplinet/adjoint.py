@@ -1,0 +1,202 @@
+"""Running the sweeps: store-everything, or driven by a checkpoint schedule.
+
+A back end advances a batch of states over a range of layers and runs the adjoint over a
+range of layers. Two back ends share that interface: :class:`NumbaSweeps` (compiled,
+:mod:`pysplinet.kernels.euler`) and :class:`NumpySweeps` (:mod:`pysplinet.reference`).
+:func:`sweep_value_and_grad` runs forward sweep, loss and adjoint sweep on either,
+storing every state or recomputing states from a few snapshots (:mod:`.checkpointing`).
+
+Both ways call the same per-layer code in the same order, so they give the same bits.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import reference
+
+__all__ = ["SweepSpec", "NumbaSweeps", "NumpySweeps", "sweep_value_and_grad",
+           "snapshots_for"]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What the sweeps need besides the coefficients: the discretised ODE.
+
+    Attributes
+    ----------
+    operator : Operator
+    activation : str
+    activation_id : int
+    first, weights : ndarray
+        The control table (int64 (N,), float64 (N, d+1)).
+    h : float
+        Step size.
+    """
+
+    operator: object
+    activation: str
+    activation_id: int
+    first: np.ndarray
+    weights: np.ndarray
+    h: float
+
+    @property
+    def n_layers(self):
+        return self.first.shape[0]
+
+
+class NumpySweeps:
+    """Reference back end: :mod:`pysplinet.reference`."""
+
+    name = "numpy"
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    def forward(self, Wc, bc, lam, X, i_start, i_stop, states=None):
+        reference.forward(self.spec, Wc, bc, lam, X, i_start, i_stop, states)
+
+    def adjoint(self, Wc, bc, lam, states, offset, i_start, i_stop, Z, gW, gb, glam):
+        reference.adjoint(self.spec, Wc, bc, lam, states, offset, i_start, i_stop,
+                          Z, gW, gb, glam)
+
+
+class NumbaSweeps:
+    """Compiled back end: each call runs its whole range of layers inside one kernel."""
+
+    name = "numba"
+
+    def __init__(self, spec):
+        from .kernels import euler        # compiled (or loaded from cache) on first use
+        self._euler = euler
+        self.spec = spec
+        op = spec.operator
+        self._op = (op.kernel_id, op.geometry, float(op.gamma), spec.activation_id)
+        self._no_states = None
+
+    @staticmethod
+    def _flat(a):
+        return a.reshape(a.shape[0], -1)
+
+    def forward(self, Wc, bc, lam, X, i_start, i_stop, states=None):
+        s = self.spec
+        if states is None:
+            states = np.empty((0,) + X.shape)
+        self._euler.euler_forward(*self._op, self._flat(Wc), bc, s.first, s.weights,
+                                  s.h, float(lam), i_start, i_stop, X, states)
+
+    def adjoint(self, Wc, bc, lam, states, offset, i_start, i_stop, Z, gW, gb, glam):
+        s = self.spec
+        self._euler.euler_adjoint(*self._op, self._flat(Wc), bc, s.first, s.weights,
+                                  s.h, float(lam), i_start, i_stop, states, offset, Z,
+                                  self._flat(gW), gb, glam)
+
+
+def snapshots_for(checkpoints, memory_budget, n_layers, state_bytes):
+    """The number of snapshots to keep, or None for store-everything.
+
+    Parameters
+    ----------
+    checkpoints : None, int or "auto"
+        None stores every state. An integer ``s >= 1`` keeps at most ``s`` snapshots
+        (the input state counted). ``"auto"`` uses ``memory_budget`` when one is given,
+        and otherwise the fewest snapshots for which the binomial schedule recomputes
+        each state at most twice (``n <= (s+1)(s+2)/2``), about ``sqrt(2 n)``.
+    memory_budget : None or int
+        Bytes for the snapshots plus the working state (the adjoint state and the
+        gradients are not counted: their size does not depend on the schedule). Picks the
+        largest ``s`` that fits; must allow at least two states.
+    """
+    if memory_budget is not None:
+        if (isinstance(memory_budget, bool) or not isinstance(memory_budget, (int, np.integer))
+                or memory_budget < 2 * state_bytes):
+            raise ValueError(
+                f"`memory_budget` must be an integer number of bytes of at least two states "
+                f"({2 * state_bytes} bytes here), got {memory_budget!r}")
+        if checkpoints not in (None, "auto"):
+            raise ValueError(f"give either `checkpoints` or `memory_budget`, not both "
+                             f"(got checkpoints={checkpoints!r})")
+        return int(memory_budget // state_bytes) - 1
+    if checkpoints is None:
+        return None
+    if isinstance(checkpoints, str) and checkpoints == "auto":
+        s = 1
+        while (s + 1) * (s + 2) // 2 < n_layers:
+            s += 1
+        return s
+    if isinstance(checkpoints, bool) or not isinstance(checkpoints, (int, np.integer)):
+        raise ValueError(f"`checkpoints` must be None, 'auto' or an integer >= 1, "
+                         f"got {checkpoints!r}")
+    if checkpoints < 1:
+        raise ValueError(f"`checkpoints` must be None, 'auto' or an integer >= 1, "
+                         f"got {checkpoints!r}")
+    return int(checkpoints)
+
+
+def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None):
+    """Loss and gradients of the ODE part of a network.
+
+    Parameters
+    ----------
+    sweeps : NumbaSweeps or NumpySweeps
+    Wc, bc : ndarray
+        Coefficient sets, (K, *coef_shape) and (K, m).
+    lam : float
+        Time scale.
+    x0 : ndarray, (B, m)
+        Initial state (after the opening layer); not modified.
+    terminal : callable
+        ``terminal(x_N) -> (loss, z_N)``: the closing layer and loss (eq. 17).
+    snapshots : None or int
+        None stores all states; an integer runs the binomial checkpoint schedule.
+
+    Returns
+    -------
+    loss, gW, gb, glam, z0
+    """
+    n = sweeps.spec.n_layers
+    gW = np.zeros_like(Wc)
+    gb = np.zeros_like(bc)
+    glam = np.zeros(1)
+
+    if snapshots is None:
+        # forward sweep storing x_0 .. x_N, terminal adjoint, backward sweep
+        states = np.empty((n + 1,) + x0.shape)
+        X = x0.copy()
+        sweeps.forward(Wc, bc, lam, X, 0, n, states)
+        loss, Z = terminal(states[n])
+        sweeps.adjoint(Wc, bc, lam, states, 0, 0, n, Z, gW, gb, glam)
+        return loss, gW, gb, glam[0], Z
+
+    # checkpointed: consume the schedule's actions
+    from .checkpointing import Adjoint, Advance, Free, Restore, Store, revolve
+    held = {}
+    X = x0.copy()
+    step = 0                         # the layer index the working state X belongs to
+    loss = Z = None
+    for action in revolve(n, snapshots):
+        if isinstance(action, Store):
+            held[action.step] = X.copy()
+        elif isinstance(action, Restore):
+            X[:] = held[action.step]
+            step = action.step
+        elif isinstance(action, Free):
+            del held[action.step]
+        elif isinstance(action, Advance):
+            sweeps.forward(Wc, bc, lam, X, action.start, action.stop)
+            step = action.stop
+        elif isinstance(action, Adjoint):
+            i = action.step
+            if step != i:
+                raise RuntimeError(f"checkpoint schedule asked for the adjoint of layer {i} "
+                                   f"while the working state is x_{step}")
+            x_i = X[np.newaxis]
+            if Z is None:
+                # the last layer: evaluate it once more to reach x_N, then eq. 17
+                x_n = X.copy()
+                sweeps.forward(Wc, bc, lam, x_n, i, i + 1)
+                loss, Z = terminal(x_n)
+            sweeps.adjoint(Wc, bc, lam, x_i, i, i, i + 1, Z, gW, gb, glam)
+            step = -1                # the adjoint leaves the working state undefined
+    return loss, gW, gb, glam[0], Z
