@@ -331,7 +331,7 @@ def tikhonov(
     grads: dict[str, np.ndarray] = {}
     for key, p in params.items():
         p64 = np.asarray(p, dtype=np.float64)
-        if key in chosen:
+        if key in chosen and gamma > 0:  # gamma == 0 adds exactly nothing, even for huge p
             value += 0.5 * gamma * float(np.vdot(p64, p64))
             grads[key] = np.asarray(gamma * p64)
         else:

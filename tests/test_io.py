@@ -297,3 +297,46 @@ def test_header_claiming_huge_array(tmp_path):
         zf.writestr("param/W.npy", header.getvalue() + bytes(8))
     problem = _load_error(path)
     assert "member 'param/W' is damaged or not a plain array" in problem
+
+
+class TestLoadNetwork:
+    @pytest.fixture(scope="class")
+    def saved(self, tmp_path_factory):
+        import pysplinet as ps
+
+        net = ps.SpliNet(width=3, n_layers=8, degree=2, n_knots=4, learn_time_scale=True,
+                         closing="dense", n_outputs=2)
+        params = net.init_params(np.random.default_rng(4))
+        path = save_model(tmp_path_factory.mktemp("net") / "m.npz", net.config, params,
+                          {"note": "trained"})
+        return net, params, path
+
+    def test_round_trip(self, saved):
+        from pysplinet.io import load_network
+
+        net, params, path = saved
+        net2, params2, metadata = load_network(path)
+        assert type(net2) is type(net) and net2.config == net.config
+        assert metadata == {"note": "trained"}
+        for key in params:
+            assert params2[key].tobytes() == params[key].tobytes()
+        x = np.linspace(-1, 1, 7)[:, None]
+        assert net2.predict(params2, x).tobytes() == net.predict(params, x).tobytes()
+
+    @pytest.mark.parametrize(
+        "change, match",
+        [
+            (lambda cfg, p: (dict(cfg, architecture="foo"), p), "does not describe a network"),
+            (lambda cfg, p: (dict(cfg, width=4), p), r"'W' has shape \(6, 3, 3\)"),
+            (lambda cfg, p: (cfg, {k: v for k, v in p.items() if k != "lam"}),
+             "do not fit the network"),
+        ],
+    )
+    def test_mismatch(self, saved, tmp_path, change, match):
+        from pysplinet.io import load_network
+
+        net, params, _ = saved
+        config, params = change(net.config, params)
+        path = save_model(tmp_path / "bad.npz", config, params)
+        with pytest.raises(ModelFileError, match=match):
+            load_network(path)

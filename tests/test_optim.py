@@ -242,6 +242,13 @@ class TestTikhonov:
         assert loss == 1.5
         _assert_same_bits(grads, g)
 
+    def test_gamma_zero_with_huge_parameters(self):
+        params = {"W": np.array([1e300, -1e308])}
+        value, grads = tikhonov(params, 0.0, ("W",))
+        assert value == 0.0
+        np.testing.assert_array_equal(grads["W"], [0.0, 0.0])
+        assert tikhonov(params, 1.0, ("W",))[0] == math.inf
+
     def test_validation(self):
         params = {"W": np.ones(2)}
         for gamma in (-1.0, float("nan"), float("inf")):
