@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import reference
+from .checkpointing import Adjoint, Advance, Free, Restore, Store, revolve
 
 __all__ = ["SweepSpec", "NumbaSweeps", "NumpySweeps", "sweep_value_and_grad",
            "snapshots_for"]
@@ -170,7 +171,6 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None):
         return loss, gW, gb, glam[0], Z
 
     # checkpointed: consume the schedule's actions
-    from .checkpointing import Adjoint, Advance, Free, Restore, Store, revolve
     held = {}
     X = x0.copy()
     step = 0                         # the layer index the working state X belongs to

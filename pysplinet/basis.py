@@ -112,8 +112,11 @@ def active_values(t, degree, n_knots, final_time=1.0):
     return k, _cox_de_boor(u, degree)
 
 
-def layer_basis(n_layers, degree, n_knots):
+def layer_basis(n_layers, degree, n_knots, start=0, stop=None):
     """The active coefficient table for the layer times ``t_i = i * T / N``.
+
+    Rows ``start .. stop - 1`` only, when given (a long network can be swept in pieces
+    without holding the whole table).
 
     The position of ``t_i`` in knot units is ``i * L / N``; it is computed with integers,
     so a layer time that falls on a knot is placed on it exactly (no round-off can move
@@ -121,13 +124,13 @@ def layer_basis(n_layers, degree, n_knots):
 
     Returns
     -------
-    first : ndarray of int64, shape (n_layers,)
+    first : ndarray of int64, shape (stop - start,)
         First active coefficient index of each layer.
-    weights : ndarray of float64, shape (n_layers, degree + 1)
+    weights : ndarray of float64, shape (stop - start, degree + 1)
         ``weights[i, j] = B_{first[i]-d+j}^d(t_i)``.
     """
     _check_degree_knots(degree, n_knots)
-    i = np.arange(n_layers, dtype=np.int64)
+    i = np.arange(start, n_layers if stop is None else stop, dtype=np.int64)
     first, rem = np.divmod(i * n_knots, n_layers)
     weights = np.ascontiguousarray(_cox_de_boor(rem / n_layers, degree).T)
     return first.astype(np.int64), weights

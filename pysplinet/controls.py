@@ -36,9 +36,10 @@ class SplineControl:
         """Number of coefficient sets, ``L + d``."""
         return self.n_knots + self.degree
 
-    def table(self, n_layers):
-        """``(first, weights)`` for ``n_layers`` equally spaced layer times on [0, T)."""
-        return layer_basis(n_layers, self.degree, self.n_knots)
+    def table(self, n_layers, start=0, stop=None):
+        """``(first, weights)`` for ``n_layers`` equally spaced layer times on [0, T)
+        (rows ``start .. stop - 1`` when given)."""
+        return layer_basis(n_layers, self.degree, self.n_knots, start, stop)
 
 
 class PerLayerControl:
@@ -54,10 +55,12 @@ class PerLayerControl:
         """Number of coefficient sets, one per layer."""
         return self.n_layers
 
-    def table(self, n_layers):
-        """``(first, weights)`` with ``first[i] = i`` and a single weight 1."""
+    def table(self, n_layers, start=0, stop=None):
+        """``(first, weights)`` with ``first[i] = i`` and a single weight 1 (rows
+        ``start .. stop - 1`` when given)."""
         if n_layers != self.n_layers:
             raise ValueError(
                 f"`n_layers` of a per-layer control is fixed at {self.n_layers}, "
                 f"got {n_layers}; only a spline control can be re-discretised")
-        return np.arange(n_layers, dtype=np.int64), np.ones((n_layers, 1))
+        stop = n_layers if stop is None else stop
+        return np.arange(start, stop, dtype=np.int64), np.ones((stop - start, 1))

@@ -40,6 +40,8 @@ __all__ = ["Network", "SpliNet", "ODENet", "ResNet", "network_from_config"]
 OPENINGS = ("replicate", "identity", "dense")
 CLOSINGS = ("mean", "identity", "dense")
 BACKENDS = {"numba": NumbaSweeps, "numpy": NumpySweeps}
+# layers per piece of the control table when a forward pass sweeps a very deep network
+_TABLE_CHUNK = 1 << 18
 
 
 def _positive_int(name, value):
@@ -133,10 +135,23 @@ class Network:
         self.n_inputs, self.n_outputs = self._io_sizes(n_inputs, n_outputs)
         self.h = self.final_time / self.n_layers
 
-        first, weights = control.table(self.n_layers)
-        self._spec = SweepSpec(self.operator, self.activation, activation_id(self.activation),
-                               first, weights, self.h)
-        self._sweeps = BACKENDS[self.backend](self._spec)
+        self._sweeps_cache = None
+
+    # ------------------------------------------------------------------ sweeps
+
+    def _make_sweeps(self, start=0, stop=None):
+        """A back end for layers ``start .. stop - 1`` (indexed from 0 in its table)."""
+        first, weights = self.control.table(self.n_layers, start, stop)
+        spec = SweepSpec(self.operator, self.activation, activation_id(self.activation),
+                         first, weights, self.h)
+        return BACKENDS[self.backend](spec)
+
+    @property
+    def _sweeps(self):
+        """The back end over all layers, with the control table built once and cached."""
+        if self._sweeps_cache is None:
+            self._sweeps_cache = self._make_sweeps()
+        return self._sweeps_cache
 
     # ------------------------------------------------------------------ configuration
 
@@ -361,7 +376,16 @@ class Network:
         p = self.check_params(params)
         x = self._check_x(x)
         X = self._open(p, x)
-        self._sweeps.forward(p["W"], p["b"], self._lam(p), X, 0, self.n_layers)
+        lam = self._lam(p)
+        n = self.n_layers
+        if n <= _TABLE_CHUNK or self._sweeps_cache is not None:
+            self._sweeps.forward(p["W"], p["b"], lam, X, 0, n)
+        else:
+            # a very deep network: build the control table piece by piece as well
+            for start in range(0, n, _TABLE_CHUNK):
+                stop = min(start + _TABLE_CHUNK, n)
+                self._make_sweeps(start, stop).forward(p["W"], p["b"], lam, X, 0,
+                                                       stop - start)
         return self._close(p, X)
 
     def trajectory(self, params, x):

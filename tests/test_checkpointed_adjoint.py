@@ -1,0 +1,138 @@
+"""The checkpointed adjoint gives the store-everything gradient, bit for bit."""
+
+import numpy as np
+import pytest
+
+import pysplinet as ps
+from pysplinet.adjoint import snapshots_for
+
+# (architecture, options) of small networks covering degrees, operators, losses, closings
+NETWORKS = [
+    ("splinet", dict(degree=1, n_knots=3, activation="tanh")),
+    ("splinet", dict(degree=2, n_knots=4, activation="sigmoid", learn_time_scale=True)),
+    ("splinet", dict(degree=3, n_knots=2, activation="tanh", operator="antisymmetric")),
+    ("splinet", dict(degree=2, n_knots=5, activation="tanh", opening="dense", n_inputs=2,
+                     closing="identity", loss="cross_entropy")),
+    ("splinet", dict(degree=3, n_knots=7, activation="relu", opening="dense", n_inputs=2,
+                     closing="dense", n_outputs=4, loss="cross_entropy")),
+    ("odenet", dict(activation="tanh", closing="dense", n_outputs=2)),
+    ("resnet", dict(activation="sigmoid", learn_time_scale=True)),
+]
+
+
+def _build(arch, options, n_layers, backend):
+    cls = {"splinet": ps.SpliNet, "odenet": ps.ODENet, "resnet": ps.ResNet}[arch]
+    return cls(3, n_layers, backend=backend, **options)
+
+
+def _data(net, rng):
+    x = rng.uniform(-1.5, 1.5, (4, net.n_inputs))
+    if net.loss_name == "cross_entropy":
+        y = rng.integers(0, net.n_outputs, 4)
+    else:
+        y = rng.uniform(-1, 1, (4, net.n_outputs))
+    return x, y
+
+
+def _assert_bitwise(net, params, x, y, **kw):
+    loss0, g0 = net.value_and_grad(params, x, y)
+    loss, g = net.value_and_grad(params, x, y, **kw)
+    assert loss == loss0
+    assert g.keys() == g0.keys()
+    for k in g0:
+        assert np.array_equal(g[k], g0[k]), (k, kw)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("arch,options", NETWORKS,
+                         ids=[f"{a}-{i}" for i, (a, _) in enumerate(NETWORKS)])
+def test_checkpointed_gradient_is_bitwise_identical(arch, options, backend):
+    rng = np.random.default_rng(7)
+    layer_counts = [1, 2, 5, 13] if backend == "numba" else [1, 5]
+    for n in layer_counts:
+        net = _build(arch, options, n, backend)
+        params = net.init_params(rng, amplitude=0.8)
+        x, y = _data(net, rng)
+        for s in sorted({1, 2, 3, max(1, n - 1), n, n + 4}):
+            _assert_bitwise(net, params, x, y, checkpoints=s)
+        _assert_bitwise(net, params, x, y, checkpoints="auto")
+
+
+def test_many_layers_and_snapshot_counts():
+    rng = np.random.default_rng(3)
+    net = ps.SpliNet(4, 300, degree=2, n_knots=9, learn_time_scale=True)
+    params = net.init_params(rng)
+    x = rng.uniform(-2, 2, (5, 1))
+    y = np.sin(x)
+    for s in (1, 2, 4, 10, 17, 299, 300, 1000):
+        _assert_bitwise(net, params, x, y, checkpoints=s)
+
+
+def test_input_gradient_is_bitwise_identical():
+    rng = np.random.default_rng(4)
+    net = ps.SpliNet(3, 40, degree=2, n_knots=5, opening="dense", n_inputs=2)
+    params = net.init_params(rng)
+    x = rng.uniform(-1, 1, (6, 2))
+    y = rng.uniform(-1, 1, (6, 1))
+    _, _, dx0 = net.value_and_grad(params, x, y, return_input_grad=True)
+    _, _, dx = net.value_and_grad(params, x, y, checkpoints=3, return_input_grad=True)
+    assert np.array_equal(dx, dx0)
+
+
+def test_memory_budget_picks_largest_fitting_count():
+    state = 5 * 4 * 8
+    # budget = snapshots + working state
+    assert snapshots_for(None, 3 * state, 100, state) == 2
+    assert snapshots_for(None, 3 * state + state - 1, 100, state) == 2
+    assert snapshots_for("auto", 11 * state, 100, state) == 10
+    rng = np.random.default_rng(5)
+    net = ps.SpliNet(4, 60, degree=2, n_knots=6)
+    params = net.init_params(rng)
+    x = rng.uniform(-2, 2, (5, 1))
+    _assert_bitwise(net, params, x, np.sin(x), memory_budget=4 * state)
+
+
+def test_auto_recomputes_each_state_at_most_twice():
+    from pysplinet.checkpointing import repetition_number
+    for n in (1, 2, 3, 10, 100, 1000, 12345):
+        s = snapshots_for("auto", None, n, 8)
+        assert repetition_number(n, s) <= 2
+        # and one snapshot fewer would not do
+        if s > 1:
+            assert repetition_number(n, s - 1) > 2
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.0, 2.5, "3", True])
+def test_bad_checkpoint_count(bad):
+    net = ps.SpliNet(2, 10)
+    params = net.init_params(np.random.default_rng(0))
+    with pytest.raises(ValueError, match="checkpoints"):
+        net.value_and_grad(params, np.zeros((2, 1)), np.zeros((2, 1)), checkpoints=bad)
+
+
+@pytest.mark.parametrize("bad", [0, 40, 2 * 2 * 2 * 8 - 1, 1e6, "lots"])  # two states: 64 B
+def test_bad_memory_budget(bad):
+    net = ps.SpliNet(2, 10)
+    params = net.init_params(np.random.default_rng(0))
+    with pytest.raises(ValueError, match="memory_budget"):
+        net.value_and_grad(params, np.zeros((2, 1)), np.zeros((2, 1)), memory_budget=bad)
+
+
+def test_budget_and_count_together_is_refused():
+    net = ps.SpliNet(2, 10)
+    params = net.init_params(np.random.default_rng(0))
+    with pytest.raises(ValueError, match="either"):
+        net.value_and_grad(params, np.zeros((2, 1)), np.zeros((2, 1)), checkpoints=3,
+                           memory_budget=10**6)
+
+
+def test_deep_forward_pass_in_pieces_matches_the_one_piece_sweep(monkeypatch):
+    import pysplinet.network as network
+    rng = np.random.default_rng(6)
+    net = ps.SpliNet(3, 1000, degree=3, n_knots=7)
+    params = net.init_params(rng)
+    x = rng.uniform(-1, 1, (4, 1))
+    whole = net.predict(params, x)
+    monkeypatch.setattr(network, "_TABLE_CHUNK", 64)
+    pieces = ps.SpliNet(3, 1000, degree=3, n_knots=7).predict(params, x)
+    assert np.array_equal(whole, pieces)
