@@ -11,6 +11,23 @@ IDENTITY, TANH, RELU, SIGMOID = 0, 1, 2, 3
 
 
 @numba.njit(**JIT)
+def _tanh(a):
+    """tanh(a) from one exponential, within a few ulp of the library tanh and about twice
+    as fast. With e = exp(-2|a|), tanh|a| = (1 - e) / (1 + e); below |a| = 0.35 the
+    difference 1 - e would cancel digits, so it is formed by expm1 instead."""
+    x = abs(a)
+    if x < 0.35:
+        em = math.expm1(-2.0 * x)
+        t = -em / (2.0 + em)
+    elif x < 20.0:
+        e = math.exp(-2.0 * x)
+        t = (1.0 - e) / (1.0 + e)
+    else:
+        t = 1.0                       # 1 - tanh(20) is below half an ulp of 1
+    return math.copysign(t, a)
+
+
+@numba.njit(**JIT)
 def _sigmoid(a):
     # the branch keeps exp's argument <= 0, so nothing overflows
     if a >= 0.0:
@@ -30,7 +47,7 @@ def activate(act, A, S):
     elif act == TANH:
         for b in range(n):
             for r in range(m):
-                S[b, r] = math.tanh(A[b, r])
+                S[b, r] = _tanh(A[b, r])
     elif act == RELU:
         for b in range(n):
             for r in range(m):
@@ -53,7 +70,7 @@ def activate_both(act, A, S, D):
     elif act == TANH:
         for b in range(n):
             for r in range(m):
-                s = math.tanh(A[b, r])
+                s = _tanh(A[b, r])
                 S[b, r] = s
                 D[b, r] = 1.0 - s * s
     elif act == RELU:
