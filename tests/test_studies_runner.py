@@ -18,8 +18,6 @@ from pysplinet._version import __version__
 from pysplinet.studies.runner import SweepInterrupted, SweepSummary, execute_run, run_sweep
 from pysplinet.studies.store import RunStore, config_key, result_json
 
-distributed = pytest.importorskip("distributed", reason="the Dask tests need `distributed`")
-
 TESTS_DIR = pathlib.Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
 
@@ -291,6 +289,8 @@ def test_execute_run_packages_the_result():
 # -- same bits everywhere ------------------------------------------------------------------
 
 def test_results_identical_for_serial_processes_and_dask(tmp_path):
+    import distributed
+
     configs = _mixed_configs()
     paths = {name: tmp_path / f"{name}.sqlite" for name in ("w1", "w2", "dask_p", "dask_t")}
     run_sweep(configs, _toy_runs.fit_line, paths["w1"], workers=1, progress=False)
@@ -309,6 +309,8 @@ def test_results_identical_for_serial_processes_and_dask(tmp_path):
 
 
 def test_dask_sweep_resumes_a_serial_one(tmp_path):
+    import distributed
+
     configs = _configs(6)
     db = tmp_path / "s.sqlite"
     run_sweep(configs[:2], _toy_runs.fit_line, db, workers=1, progress=False)
