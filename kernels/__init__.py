@@ -10,6 +10,8 @@ activations
     sigma and sigma' by integer id, applied to a whole batch.
 operators
     the linear operators of the right-hand side (apply, transpose, parameter gradient).
+convolution
+    the loops of the convolutional operators, called by ``operators``.
 euler
     the forward Euler sweep and its discrete adjoint over a range of layers.
 """

@@ -7,18 +7,21 @@ Every operator provides three batch routines; rows of ``X``, ``G``, ``Z`` are sa
 ``op_param_grad``      ``dtheta = d/dtheta sum_b g_b . K(theta) x_b``
 
 ``theta`` is the flattened parameter of one layer (what the control gathered). ``geom``
-holds integer geometry (unused by the dense operators) and ``gamma`` the shift of the
-antisymmetric operator.
+holds integer geometry (unused by the dense operators; ``(C, n1, n2, k1, k2)`` for a
+convolution) and ``gamma`` the shift of the antisymmetric operator.
 
-Ids: 0 dense ``K = W`` (m x m); 1 antisymmetric ``K = W - W^T - gamma I``.
+Ids: 0 dense ``K = W`` (m x m); 1 antisymmetric ``K = W - W^T - gamma I``; 2 convolution
+with zero "same" padding, C channels in and out, on a 1-D or 2-D grid
+(:mod:`.convolution`).
 """
 
 import numba
 import numpy as np
 
 from ._config import JIT
+from .convolution import conv_add_transpose, conv_apply, conv_param_grad
 
-DENSE, ANTISYMMETRIC = 0, 1
+DENSE, ANTISYMMETRIC, CONV = 0, 1, 2
 
 # Above this width the dense products go to BLAS through np.dot; below it plain loops win
 # over the call overhead.
@@ -84,22 +87,24 @@ def _antisymmetric_matrix(W, gamma):
 def op_apply(op, geom, gamma, theta, X, A):
     """Write ``A = X K(theta)^T``."""
     m = X.shape[1]
-    W = theta.reshape((m, m))
-    if op == DENSE:
-        _xwt(X, W, A)
+    if op == CONV:
+        conv_apply(geom, theta, X, A)
+    elif op == DENSE:
+        _xwt(X, theta.reshape((m, m)), A)
     else:
-        _xwt(X, _antisymmetric_matrix(W, gamma), A)
+        _xwt(X, _antisymmetric_matrix(theta.reshape((m, m)), gamma), A)
 
 
 @numba.njit(**JIT)
 def op_apply_transpose(op, geom, gamma, theta, G, Z):
     """Add ``G K(theta)`` to ``Z`` (the adjoint action, eq. 18)."""
     m = G.shape[1]
-    W = theta.reshape((m, m))
-    if op == DENSE:
-        _add_gw(G, W, Z)
+    if op == CONV:
+        conv_add_transpose(geom, theta, G, Z)
+    elif op == DENSE:
+        _add_gw(G, theta.reshape((m, m)), Z)
     else:
-        _add_gw(G, _antisymmetric_matrix(W, gamma), Z)
+        _add_gw(G, _antisymmetric_matrix(theta.reshape((m, m)), gamma), Z)
 
 
 @numba.njit(**JIT)
@@ -108,7 +113,11 @@ def op_param_grad(op, geom, gamma, X, G, dtheta):
 
     Dense: ``G^T X`` (eq. 21 before the basis weight). Antisymmetric: with
     ``M = G^T X``, the gradient with respect to W of ``W - W^T`` is ``M - M^T``.
+    Convolution: the correlation of ``G`` with ``X`` at every kernel tap.
     """
+    if op == CONV:
+        conv_param_grad(geom, X, G, dtheta)
+        return
     m = X.shape[1]
     dW = dtheta.reshape((m, m))
     _gtx(G, X, dW)

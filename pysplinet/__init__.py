@@ -16,12 +16,13 @@ Quick start::
 
 from ._version import __version__
 from .basis import active_values, basis_matrix, layer_basis
+from .convolution import Conv, Conv1D
 from .gradcheck import GradcheckReport, gradcheck, taylor_test
 from .network import Network, ODENet, ResNet, SpliNet, network_from_config
 from .operators import Antisymmetric, Dense
 
 __all__ = [
     "__version__", "SpliNet", "ODENet", "ResNet", "Network", "network_from_config",
-    "Dense", "Antisymmetric", "gradcheck", "taylor_test", "GradcheckReport",
+    "Dense", "Antisymmetric", "Conv1D", "Conv", "gradcheck", "taylor_test", "GradcheckReport",
     "active_values", "basis_matrix", "layer_basis",
 ]

@@ -13,6 +13,8 @@ Operators
     ``K = W - W^T - gamma I`` with ``gamma >= 0``: the spectrum of ``W - W^T`` is
     imaginary, so the shift puts every eigenvalue of ``K`` at real part ``-gamma``
     (stable continuous dynamics, section 2.2 of the paper).
+
+Convolutions (``"conv1d"``, ``"conv"``) live in :mod:`.convolution` and register here.
 """
 
 import numpy as np
@@ -29,6 +31,12 @@ class Operator:
 
     def __init__(self, width):
         self.width = width
+
+    @classmethod
+    def build(cls, width, **options):
+        """The operator of a network of width ``width`` from config ``options``; an
+        operator whose width follows from its options checks that it equals ``width``."""
+        return cls(width, **options)
 
     @property
     def coef_shape(self):
@@ -144,7 +152,7 @@ def make_operator(spec, width):
                          f"with key 'kind', or an Operator), got {spec!r}")
     options = {k: v for k, v in spec.items() if k != "kind"}
     try:
-        return OPERATORS[spec["kind"]](width, **options)
+        return OPERATORS[spec["kind"]].build(width, **options)
     except TypeError as err:
         raise ValueError(f"`operator` options {options!r} are not accepted by "
                          f"{spec['kind']!r}: {err}") from None
