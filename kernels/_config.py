@@ -34,3 +34,41 @@ def _cache_usable():
 
 _cache_usable()
 JIT = dict(cache=True, nogil=True)
+
+
+def _drop_stale_cache():
+    """Remove cached machine code compiled from other versions of the kernel sources.
+
+    Numba checks only the file that defines a cached function, so a change to a helper in
+    another kernel module would leave stale code in the cache. A stamp of all kernel
+    sources (and the Numba version) beside the cache detects that; on a mismatch the
+    kernels' cache files are removed and rebuilt. Where the directory is read-only
+    nothing is removed: such an install never changes its sources in place.
+    """
+    import glob
+    import hashlib
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256(numba.__version__.encode())
+    for path in sorted(glob.glob(os.path.join(here, "*.py"))):
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    cache = os.path.join(here, "__pycache__")
+    stamp = os.path.join(cache, "pysplinet-kernels.stamp")
+    try:
+        with open(stamp) as f:
+            if f.read() == digest.hexdigest():
+                return
+    except OSError:
+        pass
+    try:
+        for path in glob.glob(os.path.join(cache, "*.nb[ic]")):
+            os.remove(path)
+        os.makedirs(cache, exist_ok=True)
+        with open(stamp, "w") as f:
+            f.write(digest.hexdigest())
+    except OSError:
+        pass
+
+
+_drop_stale_cache()

@@ -63,6 +63,16 @@ def _cox_de_boor(u, degree):
     return values
 
 
+def _check_final_time(final_time):
+    try:
+        T = float(final_time)
+    except (TypeError, ValueError):
+        T = float("nan")
+    if not (math.isfinite(T) and T > 0.0):
+        raise ValueError(f"`final_time` must be a finite number > 0, got {final_time!r}")
+    return T
+
+
 def _check_degree_knots(degree, n_knots):
     if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
         raise ValueError(f"`degree` must be an integer >= 1, got {degree!r}")
@@ -89,6 +99,7 @@ def active_interval(t, n_knots, final_time=1.0):
     u : float
         Local position ``(t - tau_k) / delta`` in ``[0, 1]``.
     """
+    final_time = _check_final_time(final_time)
     t = float(t)
     if not (0.0 <= t <= final_time):
         raise ValueError(f"`t` must lie in [0, {final_time}], got {t!r}")
@@ -130,6 +141,9 @@ def layer_basis(n_layers, degree, n_knots, start=0, stop=None):
         ``weights[i, j] = B_{first[i]-d+j}^d(t_i)``.
     """
     _check_degree_knots(degree, n_knots)
+    if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) \
+            or n_layers < 1:
+        raise ValueError(f"`n_layers` must be an integer >= 1, got {n_layers!r}")
     i = np.arange(start, n_layers if stop is None else stop, dtype=np.int64)
     first, rem = np.divmod(i * n_knots, n_layers)
     weights = np.ascontiguousarray(_cox_de_boor(rem / n_layers, degree).T)

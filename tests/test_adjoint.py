@@ -246,7 +246,7 @@ def _boundscheck_cache(request, tmp_path):
     the Numba version) makes any change compile afresh, and an unchanged tree reuse the
     build instead of paying the compile on every run.
     """
-    cache = request.config.cache
+    cache = getattr(request.config, "cache", None)
     if cache is None:                                   # cache plugin disabled
         return tmp_path
     digest = hashlib.sha256(numba.__version__.encode())
