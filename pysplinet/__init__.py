@@ -18,11 +18,15 @@ from ._version import __version__
 from .basis import active_values, basis_matrix, layer_basis
 from .convolution import Conv, Conv1D
 from .gradcheck import GradcheckReport, gradcheck, taylor_test
+from .io import load_model, load_network, save_model
 from .network import Network, ODENet, ResNet, SpliNet, network_from_config
 from .operators import Antisymmetric, Dense
+from .optim import Adam
+from .training import TrainResult, train
 
 __all__ = [
     "__version__", "SpliNet", "ODENet", "ResNet", "Network", "network_from_config",
     "Dense", "Antisymmetric", "Conv1D", "Conv", "gradcheck", "taylor_test", "GradcheckReport",
     "active_values", "basis_matrix", "layer_basis",
+    "train", "TrainResult", "Adam", "save_model", "load_model", "load_network",
 ]
