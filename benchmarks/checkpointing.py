@@ -8,10 +8,13 @@ Usage::
    batch 32, with s = 10 snapshots, beside what storing every state would take.
 2. For N = 1000 and s in {2, 5, 10, 30}: wall time of the checkpointed gradient over the
    store-everything one, beside the ratio the step counts predict. The prediction uses the
-   cost c of one adjoint step relative to one forward step, measured here first:
+   costs of adjoint steps relative to one forward step, measured here first from whole
+   sweeps: c_kept for an adjoint step that reads the activation values kept by a
+   store-everything forward sweep, c_eval for one that evaluates its layer again on x_i
+   (as every adjoint step of a checkpointed sweep does):
 
-       store-everything:  N forward steps + N adjoint steps            = N (1 + c)
-       checkpointed:      t(N, s) advances + 1 + N adjoint steps       = t + 1 + N c
+       store-everything:  N forward steps + N adjoint steps (kept)       = N (1 + c_kept)
+       checkpointed:      t(N, s) advances + 1 + N adjoint steps (eval)  = t + 1 + N c_eval
 
    (the "+1" is the extra evaluation of the last layer that yields x_N).
 """
@@ -78,30 +81,32 @@ def timing(n_layers, snapshot_counts, repeats):
 
     # cost of an adjoint step relative to a forward step, from whole sweeps
     states = np.empty((n_layers + 1, batch, width))
+    values = np.empty((n_layers, batch, width))
     X = x @ p["opening.W"].T + p["opening.b"]
 
     def forward():
-        sweeps.forward(p["W"], p["b"], 1.0, X.copy(), 0, n_layers, states)
+        sweeps.forward(p["W"], p["b"], 1.0, X.copy(), 0, n_layers, states, values)
 
     forward()
 
-    def adjoint():
-        sweeps.adjoint(p["W"], p["b"], 1.0, states, 0, 0, n_layers, np.ones_like(X),
-                       np.zeros_like(p["W"]), np.zeros_like(p["b"]), np.zeros(1))
+    def adjoint(kept):
+        sweeps.adjoint(p["W"], p["b"], 1.0, states, values if kept else None, 0, 0,
+                       n_layers, np.ones_like(X), np.zeros_like(p["W"]),
+                       np.zeros_like(p["b"]), np.zeros(1))
 
     t_fwd = _median(forward, repeats)
-    t_adj = _median(adjoint, repeats)
-    c = t_adj / t_fwd
+    c_kept = _median(lambda: adjoint(True), repeats) / t_fwd
+    c_eval = _median(lambda: adjoint(False), repeats) / t_fwd
     t_store = _median(lambda: net.value_and_grad(params, x, y), repeats)
     print(f"N = {n_layers}, width {width}, batch {batch}: forward sweep "
-          f"{t_fwd * 1e3:.2f} ms, adjoint sweep {t_adj * 1e3:.2f} ms, "
-          f"adjoint/forward step cost c = {c:.2f}")
+          f"{t_fwd * 1e3:.2f} ms; adjoint step / forward step: c_kept = {c_kept:.2f}, "
+          f"c_eval = {c_eval:.2f}")
     print(f"  store-everything value_and_grad {t_store * 1e3:.2f} ms")
     print(f"  {'s':>4} {'advances':>9} {'measured':>9} {'predicted':>9}")
     for s in snapshot_counts:
         t = optimal_advances(n_layers, s)
         t_ck = _median(lambda: net.value_and_grad(params, x, y, checkpoints=s), repeats)
-        predicted = (t + 1 + n_layers * c) / (n_layers * (1 + c))
+        predicted = (t + 1 + n_layers * c_eval) / (n_layers * (1 + c_kept))
         print(f"  {s:4d} {t:9d} {t_ck / t_store:9.2f} {predicted:9.2f}")
 
 

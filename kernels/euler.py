@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from ._config import JIT
-from .activations import activate, activate_both
+from .activations import activate, slope
 from .operators import op_apply, op_apply_transpose, op_param_grad
 
 
@@ -60,11 +60,13 @@ def _preactivation(op, geom, gamma, Wi, bi, X, A):
 
 @numba.njit(**JIT)
 def euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
-                  i_start, i_stop, X, states):
+                  i_start, i_stop, X, states, values):
     """Advance ``X`` from ``x_{i_start}`` to ``x_{i_stop}`` in place (eq. 5).
 
     Writes ``X``. If ``states.shape[0] > 0`` it also writes ``states[i - i_start] = x_i``
-    for ``i = i_start .. i_stop`` (so ``states`` needs ``i_stop - i_start + 1`` slots).
+    for ``i = i_start .. i_stop`` (so ``states`` needs ``i_stop - i_start + 1`` slots),
+    and if ``values.shape[0] > 0`` the activation values
+    ``values[i - i_start] = sigma(a_i)`` for ``i = i_start .. i_stop - 1``.
     """
     n, m = X.shape
     Wi = np.empty(Wc.shape[1])
@@ -73,6 +75,7 @@ def euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     S = np.empty((n, m))
     hl = h * lam
     store = states.shape[0] > 0
+    keep_values = values.shape[0] > 0
     if store:
         states[0] = X
     for i in range(i_start, i_stop):
@@ -83,16 +86,21 @@ def euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
         for b in range(n):
             for r in range(m):
                 X[b, r] = X[b, r] + hl * S[b, r]
+        if keep_values:
+            values[i - i_start] = S
         if store:
             states[i - i_start + 1] = X
 
 
 @numba.njit(**JIT)
 def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
-                  i_start, i_stop, states, offset, Z, gW, gb, glam):
+                  i_start, i_stop, states, values, offset, Z, gW, gb, glam):
     """Run the adjoint of layers ``i_stop - 1`` down to ``i_start`` (eqs. 18-23).
 
-    ``x_i`` is read from ``states[i - offset]``. On entry ``Z`` holds ``z_{i_stop}``; on
+    ``x_i`` is read from ``states[i - offset]``. If ``values.shape[0] > 0`` the activation
+    values ``sigma(a_i)`` are read from ``values[i - offset]`` (as the forward sweep kept
+    them); otherwise the layer is evaluated again on ``x_i``. Both give the same bits,
+    since the values come from the same code either way. On entry ``Z`` holds ``z_{i_stop}``; on
     exit it holds ``z_{i_start}``. Each layer's gradient is added to ``gW``, ``gb`` (into
     its d+1 active coefficient sets) and to ``glam[0]``; nothing is zeroed first.
     Writes ``Z``, ``gW``, ``gb``, ``glam``.
@@ -107,12 +115,17 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     D = np.empty((n, m))
     G = np.empty((n, m))
     hl = h * lam
+    kept = values.shape[0] > 0
     for i in range(i_stop - 1, i_start - 1, -1):
         X = states[i - offset]
         _gather(Wc, first[i], weights[i], Wi)
-        _gather(bc, first[i], weights[i], bi)
-        _preactivation(op, geom, gamma, Wi, bi, X, A)
-        activate_both(act, A, S, D)
+        if kept:
+            S[:, :] = values[i - offset]
+        else:
+            _gather(bc, first[i], weights[i], bi)
+            _preactivation(op, geom, gamma, Wi, bi, X, A)
+            activate(act, A, S)
+        slope(act, S, D)
 
         # time scale: d x_{i+1} / d lam = h sigma(a_i)
         acc = 0.0

@@ -48,25 +48,35 @@ class SweepSpec:
 
 
 class NumpySweeps:
-    """Reference back end: :mod:`pysplinet.reference`."""
+    """Reference back end: :mod:`pysplinet.reference`.
+
+    Its adjoint evaluates every layer again on its stored state, as the equations read.
+    """
 
     name = "numpy"
+    keeps_values = False
 
     def __init__(self, spec):
         self.spec = spec
 
-    def forward(self, Wc, bc, lam, X, i_start, i_stop, states=None):
+    def forward(self, Wc, bc, lam, X, i_start, i_stop, states=None, values=None):
         reference.forward(self.spec, Wc, bc, lam, X, i_start, i_stop, states)
 
-    def adjoint(self, Wc, bc, lam, states, offset, i_start, i_stop, Z, gW, gb, glam):
+    def adjoint(self, Wc, bc, lam, states, values, offset, i_start, i_stop, Z, gW, gb,
+                glam):
         reference.adjoint(self.spec, Wc, bc, lam, states, offset, i_start, i_stop,
                           Z, gW, gb, glam)
 
 
 class NumbaSweeps:
-    """Compiled back end: each call runs its whole range of layers inside one kernel."""
+    """Compiled back end: each call runs its whole range of layers inside one kernel.
+
+    A store-everything sweep also keeps each layer's activation values sigma(a_i), so the
+    adjoint needs no second evaluation of the layers (twice the memory of the states).
+    """
 
     name = "numba"
+    keeps_values = True
 
     def __init__(self, spec):
         from .kernels import euler        # compiled (or loaded from cache) on first use
@@ -80,18 +90,21 @@ class NumbaSweeps:
     def _flat(a):
         return a.reshape(a.shape[0], -1)
 
-    def forward(self, Wc, bc, lam, X, i_start, i_stop, states=None):
+    def forward(self, Wc, bc, lam, X, i_start, i_stop, states=None, values=None):
         s = self.spec
-        if states is None:
-            states = np.empty((0,) + X.shape)
+        empty = np.empty((0,) + X.shape)
         self._euler.euler_forward(*self._op, self._flat(Wc), bc, s.first, s.weights,
-                                  s.h, float(lam), i_start, i_stop, X, states)
+                                  s.h, float(lam), i_start, i_stop, X,
+                                  empty if states is None else states,
+                                  empty if values is None else values)
 
-    def adjoint(self, Wc, bc, lam, states, offset, i_start, i_stop, Z, gW, gb, glam):
+    def adjoint(self, Wc, bc, lam, states, values, offset, i_start, i_stop, Z, gW, gb,
+                glam):
         s = self.spec
         self._euler.euler_adjoint(*self._op, self._flat(Wc), bc, s.first, s.weights,
-                                  s.h, float(lam), i_start, i_stop, states, offset, Z,
-                                  self._flat(gW), gb, glam)
+                                  s.h, float(lam), i_start, i_stop, states,
+                                  np.empty((0,) + Z.shape) if values is None else values,
+                                  offset, Z, self._flat(gW), gb, glam)
 
 
 def snapshots_for(checkpoints, memory_budget, n_layers, state_bytes):
@@ -164,10 +177,11 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None):
     if snapshots is None:
         # forward sweep storing x_0 .. x_N, terminal adjoint, backward sweep
         states = np.empty((n + 1,) + x0.shape)
+        values = np.empty((n,) + x0.shape) if sweeps.keeps_values else None
         X = x0.copy()
-        sweeps.forward(Wc, bc, lam, X, 0, n, states)
+        sweeps.forward(Wc, bc, lam, X, 0, n, states, values)
         loss, Z = terminal(states[n])
-        sweeps.adjoint(Wc, bc, lam, states, 0, 0, n, Z, gW, gb, glam)
+        sweeps.adjoint(Wc, bc, lam, states, values, 0, 0, n, Z, gW, gb, glam)
         return loss, gW, gb, glam[0], Z
 
     # checkpointed: consume the schedule's actions
@@ -197,6 +211,6 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None):
                 x_n = X.copy()
                 sweeps.forward(Wc, bc, lam, x_n, i, i + 1)
                 loss, Z = terminal(x_n)
-            sweeps.adjoint(Wc, bc, lam, x_i, i, i, i + 1, Z, gW, gb, glam)
+            sweeps.adjoint(Wc, bc, lam, x_i, None, i, i, i + 1, Z, gW, gb, glam)
             step = -1                # the adjoint leaves the working state undefined
     return loss, gW, gb, glam[0], Z

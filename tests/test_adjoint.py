@@ -205,7 +205,7 @@ _SCRIPT = textwrap.dedent("""
     try:
         euler.euler_forward(0, np.zeros(1, np.int64), 0.0, 1, Wc, bc,
                             np.array([1], np.int64), np.ones((1, 2)), 0.1, 1.0, 0, 1,
-                            X, states)
+                            X, states, states)
         out["out_of_bounds"] = "no error"
     except IndexError as err:
         out["out_of_bounds"] = "IndexError: " + str(err)
