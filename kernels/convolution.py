@@ -33,7 +33,7 @@ the loops.
 
 * 1-D grids: for the tap ``q`` (shift ``s = q - h2``) the outputs whose source lies in
   the grid are ``j0 <= j < j1``; ``a[o, j0:j1] += w x[c, j0+s:j1+s]`` reads and writes the
-  rows directly.
+  rows directly. A three-tap kernel (the paper's) takes all three taps in one pass.
 * 2-D grids: each sample is first copied into a zero-bordered buffer of row length
   ``W = n2 + 2 h2``, and outputs are kept with the same row length. In that layout every
   tap ``(p, q)`` is one fixed flat shift ``p W + q`` over the whole image, so each tap is a
@@ -68,6 +68,34 @@ def _add_product(x, y, acc):
 
 
 @numba.njit(**JIT)
+def _taps3_add(w0, w1, w2, x, a):
+    """``a[j] += w0 x[j - 1] + w1 x[j] + w2 x[j + 1]`` with ``x`` zero outside its row.
+
+    The three-tap kernel in one pass (the paper's kernel width): the generic loop makes
+    one pass per tap."""
+    n = a.shape[0]
+    if n == 1:
+        a[0] += w1 * x[0]
+        return
+    a[0] += w1 * x[0] + w2 * x[1]
+    for j in range(1, n - 1):
+        a[j] += w0 * x[j - 1] + w1 * x[j] + w2 * x[j + 1]
+    a[n - 1] += w0 * x[n - 2] + w1 * x[n - 1]
+
+
+@numba.njit(**JIT)
+def _taps3_products(g, x, t):
+    """``t[q, j] += g[j] x[j + q - 1]`` for ``q = 0, 1, 2`` (in-row terms only)."""
+    n = g.shape[0]
+    for j in range(n):
+        t[1, j] += g[j] * x[j]
+    for j in range(1, n):
+        t[0, j] += g[j] * x[j - 1]
+    for j in range(n - 1):
+        t[2, j] += g[j] * x[j + 1]
+
+
+@numba.njit(**JIT)
 def _to_padded(x, C, n1, n2, h1, h2, out):
     """Copy one flat sample ``x`` (C n1 n2) into rows of length ``n2 + 2 h2`` of ``out``
     (C, (n1 + 2 h1)(n2 + 2 h2)), starting at row ``h1`` and column ``h2``; the border of
@@ -87,7 +115,7 @@ def conv_apply(geom, theta, X, A):
     """Write ``A = X K^T``: each row ``a = K x`` (the formula of the module docstring)."""
     C, n1, n2, k1, k2 = geom[0], geom[1], geom[2], geom[3], geom[4]
     h1, h2 = k1 // 2, k2 // 2
-    if n1 == 1:
+    if n1 == 1 and k1 == 1:
         # a[o, j0:j1] += w[o, c, q] x[c, j0+s:j1+s]
         for b in range(X.shape[0]):
             x = X[b]
@@ -95,6 +123,11 @@ def conv_apply(geom, theta, X, A):
             a[:] = 0.0
             for o in range(C):
                 for c in range(C):
+                    if k2 == 3:
+                        t = 3 * (o * C + c)
+                        _taps3_add(theta[t], theta[t + 1], theta[t + 2],
+                                   x[c * n2:(c + 1) * n2], a[o * n2:(o + 1) * n2])
+                        continue
                     for q in range(k2):
                         s = q - h2
                         j0, j1 = _valid(n2, s)
@@ -131,13 +164,19 @@ def conv_add_transpose(geom, theta, G, Z):
     targets only)."""
     C, n1, n2, k1, k2 = geom[0], geom[1], geom[2], geom[3], geom[4]
     h1, h2 = k1 // 2, k2 // 2
-    if n1 == 1:
+    if n1 == 1 and k1 == 1:
         # z[c, j0+s:j1+s] += w[o, c, q] g[o, j0:j1]
         for b in range(G.shape[0]):
             g = G[b]
             z = Z[b]
             for o in range(C):
                 for c in range(C):
+                    if k2 == 3:
+                        # K^T of a three-tap kernel is the reversed kernel
+                        t = 3 * (o * C + c)
+                        _taps3_add(theta[t + 2], theta[t + 1], theta[t],
+                                   g[o * n2:(o + 1) * n2], z[c * n2:(c + 1) * n2])
+                        continue
                     for q in range(k2):
                         s = q - h2
                         j0, j1 = _valid(n2, s)
@@ -191,11 +230,20 @@ def conv_param_grad(geom, X, G, dtheta):
     C, n1, n2, k1, k2 = geom[0], geom[1], geom[2], geom[3], geom[4]
     h1, h2 = k1 // 2, k2 // 2
     n = X.shape[0]
-    if n1 == 1:
+    if n1 == 1 and k1 == 1:
         # dw[o, c, q] = sum_j sum_b g[b, o, j] x[b, c, j + s] over j0 <= j < j1
         row = np.empty(n2)
+        rows3 = np.empty((3, n2))
         for o in range(C):
             for c in range(C):
+                if k2 == 3:
+                    rows3[:, :] = 0.0
+                    for b in range(n):
+                        _taps3_products(G[b, o * n2:(o + 1) * n2], X[b, c * n2:(c + 1) * n2],
+                                        rows3)
+                    for q in range(3):
+                        dtheta[3 * (o * C + c) + q] = _sum(rows3[q])
+                    continue
                 for q in range(k2):
                     s = q - h2
                     j0, j1 = _valid(n2, s)

@@ -24,6 +24,11 @@ OPERATORS = {
     "conv_2d_2ch": lambda: ps.Conv(2, (3, 4)),
     "conv_2d_3ch_k5": lambda: ps.Conv(3, (4, 5), kernel_size=5),
     "conv_kernel_wider_than_grid": lambda: ps.Conv(2, (2, 3), kernel_size=7),
+    "conv_1d_3ch_k5": lambda: ps.Conv(3, [6], kernel_size=5),
+    "conv_2d_single_row": lambda: ps.Conv(2, (1, 5)),
+    "conv_2d_k1": lambda: ps.Conv(2, (3, 4), kernel_size=1),
+    "conv1d_width_1": lambda: ps.Conv1D(1),
+    "conv1d_width_2": lambda: ps.Conv1D(2),
     "dense": lambda: ps.Dense(6),
     "antisymmetric": lambda: ps.Antisymmetric(6, gamma=0.3),
 }
@@ -132,7 +137,8 @@ def test_conv1d_matrix_is_toeplitz(m, k):
 
 
 @pytest.mark.parametrize("C,shape,k", [(2, (7,), 3), (3, (4,), 5), (2, (4, 5), 3),
-                                       (3, (3, 6), 5), (1, (5, 5), 3)])
+                                       (3, (3, 6), 5), (1, (5, 5), 3), (2, (1, 6), 3),
+                                       (2, (5, 1), 3), (2, (2,), 3)])
 def test_multichannel_matches_scipy_correlate(C, shape, k):
     """a[o] = sum_c correlate(x[c], w[o, c], 'same') with zero fill."""
     rng = np.random.default_rng(C * 100 + k)
