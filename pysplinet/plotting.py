@@ -151,7 +151,7 @@ def _scene(fig, net, params, data):
     labelled = truth >= 0
     pred = np.argmax(net.predict(params, scene.pixels), axis=1).reshape(scene.shape)
     cmap, norm = _class_colors(data.n_outputs)
-    cmap.set_bad("white")
+    cmap = cmap.with_extremes(bad="white")
     acc = float(np.mean(pred[labelled] == truth[labelled]))
     axes = fig.subplots(1, 2)
     for ax, img, name in ((axes[0], truth, "ground truth"),
