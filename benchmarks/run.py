@@ -1,0 +1,454 @@
+"""pysplinet against PyTorch (eager, autograd) and JAX (jit, lax.scan) on the paper's networks.
+
+Usage::
+
+    python benchmarks/run.py [--threads 1|all] [--json] [--quick] [--cases NAME,...]
+                             [--output PATH]
+
+For every case of :mod:`bench_cases` it checks the PyTorch and JAX references against
+pysplinet (loss, gradient and output to 1e-10 relative; a reference that fails is not
+timed), then takes the median wall time of one loss-and-gradient evaluation and of one
+forward pass (``predict``) of each implementation after warm-up. The implementations
+take turns call by call, so a change in the machine's load falls on all of them alike.
+It also measures
+
+* for ``large-dense``: the flop rate of each implementation, counting 3 matrix products
+  of (B x m) by (m x m) per layer for a loss-and-gradient (forward product, transposed
+  product and weight gradient) and 1 for a forward pass, beside the rate of plain NumPy
+  matrix products of the same shapes (``numpy-matmul``: 3 N products, resp. N), timed
+  in the same rounds as the implementations;
+* the time from process start to the first gradient, in fresh processes: once with an
+  empty Numba cache (``NUMBA_CACHE_DIR`` a new temporary directory: compilation), then
+  again with that cache warm;
+* training throughput: :func:`pysplinet.training.train` on the sine data, runs per minute.
+
+Threads: ``--threads 1`` (the default) runs everything in a child process whose
+environment pins every library to one thread before it imports anything
+(``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, ``NUMBA_NUM_THREADS``
+= 1, ``XLA_FLAGS`` with ``--xla_cpu_multi_thread_eigen=false
+intra_op_parallelism_threads=1``, and ``torch.set_num_threads(1)``); ``--threads all``
+leaves the libraries their defaults. With one thread JAX also runs each computation on
+the calling thread (``jax_cpu_enable_async_dispatch`` off), which spares it the hand-off
+to a dispatch thread on small networks. ``OPENBLAS_CORETYPE``, if set, is left as it is and
+reported. The ratio of CPU time to wall time of each measurement is recorded: near 1 with
+one thread on an idle core, lower when other processes share the cores.
+
+Output: a table on stdout (Markdown), or with ``--json`` the raw results as JSON on stdout
+and the table on stderr; and, for a
+full run (neither ``--quick`` nor ``--cases``), ``benchmarks/results-threads-<1|all>.json``
+plus ``benchmarks/RESULTS.md`` rebuilt from every results file present. ``--output PATH``
+writes the Markdown to PATH instead, and then also for a partial run. ``--quick`` takes
+few samples and is for trying the script out; ``--cases`` picks cases by name (and
+``training``, ``startup``).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+#: thread variables pinned to 1 by ``--threads 1``
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "NUMBA_NUM_THREADS")
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+#: name of the plain NumPy matrix products timed beside the large dense case
+MATMUL = "numpy-matmul"
+
+# the first gradient of a fresh process (the startup measurement), timed from the
+# parent's clock reading just before the child is spawned
+STARTUP_SCRIPT = """
+import json, time
+t_start = time.time()
+import numpy as np
+import pysplinet as ps
+t_import = time.time()
+net = ps.SpliNet(width=4, n_layers=100, degree=2, n_knots=10, activation="tanh")
+params = net.init_params(np.random.default_rng(0), amplitude=0.5)
+x = np.linspace(-3.0, 3.0, 5)[:, None]
+net.value_and_grad(params, x, np.sin(x))
+t_grad = time.time()
+print(json.dumps({"start": t_start, "import": t_import, "grad": t_grad}))
+"""
+
+
+def thread_env(threads):
+    """The environment of the child processes for a thread setting."""
+    env = dict(os.environ)
+    if threads == "1":
+        env.update({k: "1" for k in THREAD_VARS})
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + XLA_ONE_THREAD).strip()
+    return env
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------- measuring
+
+
+def interleaved_medians(fns, budget, min_rounds, max_rounds):
+    """Median wall time of each zero-argument callable, calling them in turn.
+
+    Each callable is called twice first (warm-up). Then rounds call every one once, until
+    ``min_rounds`` rounds are done and ``budget`` seconds have passed (or ``max_rounds``).
+
+    Returns
+    -------
+    dict
+        name -> {"median", "q1", "q3", "n", "cpu_per_wall"} (seconds).
+    """
+    for fn in fns.values():
+        fn()
+        fn()
+    times = {k: [] for k in fns}
+    cpu = {k: 0.0 for k in fns}
+    start = time.perf_counter()
+    rounds = 0
+    while rounds < max_rounds and (rounds < min_rounds
+                                   or time.perf_counter() - start < budget):
+        for k, fn in fns.items():
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+            cpu[k] += time.process_time() - c0
+        rounds += 1
+    out = {}
+    for k, ts in times.items():
+        q = statistics.quantiles(ts, n=4) if len(ts) > 1 else [ts[0]] * 3
+        out[k] = {"median": statistics.median(ts), "q1": q[0], "q3": q[2], "n": len(ts),
+                  "cpu_per_wall": cpu[k] / sum(ts)}
+    return out
+
+
+def first_call(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _references(threads):
+    """The reference classes that import here, and notes on the ones that do not."""
+    refs, notes = {}, {}
+    try:
+        import torch
+        if threads == "1":
+            torch.set_num_threads(1)
+            torch.set_num_interop_threads(1)
+        import torch_ref
+        refs["pytorch"] = torch_ref.TorchReference
+    except ImportError as err:
+        notes["pytorch"] = f"not installed ({err})"
+    try:
+        import jax_ref
+        if threads == "1":
+            # run each computation on the calling thread, no hand-off to a dispatch thread
+            jax_ref.jax.config.update("jax_cpu_enable_async_dispatch", False)
+        refs["jax"] = jax_ref.JaxReference
+    except ImportError as err:
+        notes["jax"] = f"not installed ({err})"
+    return refs, notes
+
+
+def run_case(case, refs, settings):
+    """Check and time one case; a dict for the results file."""
+    import bench_cases
+
+    res = {"name": case.name, "description": case.description, "tags": list(case.tags)}
+    if case.skip:
+        log(f"[{case.name}] skipped: {case.skip}")
+        res["skipped"] = case.skip
+        return res
+    net, params, x, y = case.build()
+    res["shape"] = {"width": net.width, "batch": len(x), "n_layers": net.n_layers,
+                    "n_params": net.n_params}
+
+    # pysplinet first (its first call may compile or load the kernels)
+    grads = {"pysplinet": lambda: net.value_and_grad(params, x, y)}
+    preds = {"pysplinet": lambda: net.predict(params, x)}
+    res["first_call"] = {"pysplinet": first_call(grads["pysplinet"])}
+    res["checks"], res["aborted"] = {}, {}
+
+    # references: agreement before any timing
+    for name, cls in refs.items():
+        try:
+            ref = cls(net)
+            grad, pred = ref.timed_calls(params, x, y)
+            first = first_call(grad)                 # JAX: tracing and compilation
+            res["checks"][name] = ref.check(params, x, y)
+        except (bench_cases.ReferenceMismatch, NotImplementedError) as err:
+            log(f"[{case.name}] ABORTED {name}: {err}")
+            res["aborted"][name] = str(err)
+            continue
+        res["first_call"][name] = first
+        grads[name], preds[name] = grad, pred
+        worst = max(res["checks"][name].values())
+        log(f"[{case.name}] {name} agrees with pysplinet (worst relative error {worst:.1e})")
+
+    # the dense case also times NumPy's plain matrix products of the same shapes
+    if "large" in case.tags:
+        grads[MATMUL], preds[MATMUL] = matmul_calls(net.width, len(x), net.n_layers)
+
+    log(f"[{case.name}] timing {', '.join(grads)}")
+    res["grad"] = interleaved_medians(grads, **settings)
+    res["predict"] = interleaved_medians(preds, **settings)
+    if "large" in case.tags:
+        res["flop_rates"] = flop_rates(res)
+    return res
+
+
+def matmul_calls(width, batch, n_layers):
+    """Plain NumPy matrix products of a dense network's shapes, as zero-argument
+    callables: per layer ``X W^T``, ``G^T X`` and ``G W`` for a loss and gradient (the
+    forward product, the weight gradient and the transposed product of eqs. 18-22),
+    ``X W^T`` alone for a forward pass."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((batch, width))
+    G = rng.standard_normal((batch, width))
+    W = rng.standard_normal((width, width))
+    A, D, Z = np.empty((batch, width)), np.empty((width, width)), np.empty((batch, width))
+
+    def grad():
+        for _ in range(n_layers):
+            np.matmul(X, W.T, out=A)
+            np.matmul(G.T, X, out=D)
+            np.matmul(G, W, out=Z)
+
+    def predict():
+        for _ in range(n_layers):
+            np.matmul(X, W.T, out=A)
+
+    return grad, predict
+
+
+def flop_rates(res):
+    """Flop rates of the large dense case, NumPy's plain products among them."""
+    s = res["shape"]
+    B, m, N = s["batch"], s["width"], s["n_layers"]
+    out = {"flops_grad": 3 * 2 * B * m * m * N, "flops_predict": 2 * B * m * m * N,
+           "grad": {}, "predict": {}}
+    for kind in ("grad", "predict"):
+        for name, t in res.get(kind, {}).items():
+            out[kind][name] = out[f"flops_{kind}"] / t["median"]
+    return out
+
+
+def training_throughput(runs, epochs):
+    """Sine training sweep: ``runs`` independent runs of ``epochs`` epochs."""
+    import numpy as np
+
+    import pysplinet as ps
+    from pysplinet.data import sine
+    from pysplinet.training import train
+
+    data = sine(freq=1.0, seed=0)
+    net = ps.SpliNet(width=4, n_layers=100, degree=2, n_knots=10, activation="tanh")
+    batch = 5
+    inits = [net.init_params(np.random.default_rng(r), amplitude=0.5) for r in range(runs)]
+    train(net, inits[0], data, epochs=1, batch_size=batch, lr=0.01)       # warm-up
+    t0 = time.perf_counter()
+    for r, p in enumerate(inits):
+        train(net, p, data, epochs=epochs, batch_size=batch, lr=0.01, seed=r)
+    seconds = time.perf_counter() - t0
+    steps = runs * epochs * -(-len(data.x_train) // batch)
+    return {"network": "SpliNet width 4, N=100, d=2, L=10, tanh (sine, 20 points)",
+            "runs": runs, "epochs": epochs, "batch_size": batch, "seconds": seconds,
+            "runs_per_minute": 60.0 * runs / seconds, "gradients_per_second": steps / seconds}
+
+
+def environment(threads):
+    import platform
+
+    import numba
+    import numpy as np
+
+    info = {"threads": threads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "cpu": _cpu_model(), "cores": os.cpu_count(),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+            "thread_env": {k: os.environ.get(k, "(unset)")
+                           for k in THREAD_VARS + ("XLA_FLAGS",)}}
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["numpy_blas"] = f"{blas.get('name')} {blas.get('version')}"
+    except (TypeError, KeyError):
+        info["numpy_blas"] = "unknown"
+    for mod in ("torch", "jax", "jaxlib"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except ImportError:
+            info[mod] = None
+    try:
+        import torch
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    info["pysplinet_commit"] = _git(["rev-parse", "--short", "HEAD"])
+    info["pysplinet_uncommitted"] = _git(["status", "--porcelain", "--", "pysplinet",
+                                          "kernels"]).splitlines()
+    return info
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or "unknown"
+
+
+def _git(args):
+    try:
+        return subprocess.run(["git", "-C", str(REPO)] + args, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def worker(args):
+    """Everything measured inside one process (the thread environment already set)."""
+    import bench_cases
+
+    quick = args.quick
+    settings = (dict(budget=0.3, min_rounds=3, max_rounds=200) if quick
+                else dict(budget=2.0, min_rounds=7, max_rounds=5000))
+    large_settings = dict(budget=0.0, min_rounds=2 if quick else 5, max_rounds=50)
+    wanted = set(args.cases.split(",")) if args.cases else None
+
+    results = {"environment": environment(args.threads), "quick": quick,
+               "load_before": os.getloadavg(), "cases": []}
+    refs, notes = _references(args.threads)
+    results["environment"]["reference_notes"] = notes
+    for name, note in notes.items():
+        log(f"{name}: {note}; its columns stay empty")
+
+    for case in bench_cases.make_cases():
+        if wanted is not None and case.name not in wanted:
+            continue
+        large = "large" in case.tags
+        res = run_case(case, refs, large_settings if large else settings)
+        results["cases"].append(res)
+
+    if wanted is None or "training" in wanted:
+        log("training throughput")
+        results["training"] = training_throughput(runs=5 if quick else 20, epochs=100)
+    results["load_after"] = os.getloadavg()
+    Path(args.worker).write_text(json.dumps(results))
+
+
+# ---------------------------------------------------------------------- startup
+
+
+def startup_times(env, warm_runs):
+    """Process start to first gradient: once with an empty Numba cache, then warm."""
+    def spawn(cache_dir):
+        e = dict(env, NUMBA_CACHE_DIR=cache_dir)
+        t_spawn = time.time()
+        out = subprocess.run([sys.executable, "-c", STARTUP_SCRIPT], env=e,
+                             cwd=tempfile.gettempdir(), capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"the startup process failed:\n{out.stderr}")
+        t = json.loads(out.stdout.strip().splitlines()[-1])
+        return {"to_first_grad": t["grad"] - t_spawn, "interpreter": t["start"] - t_spawn,
+                "import": t["import"] - t["start"], "first_grad": t["grad"] - t["import"]}
+
+    with tempfile.TemporaryDirectory(prefix="pysplinet-bench-numba-") as cache:
+        log("startup: empty Numba cache (compiles the kernels)")
+        cold = spawn(cache)
+        log("startup: warm Numba cache")
+        warm = [spawn(cache) for _ in range(warm_runs)]
+    return {"cold": cold, "warm": warm,
+            "warm_median": statistics.median(w["to_first_grad"] for w in warm)}
+
+
+# ---------------------------------------------------------------------- driver
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", choices=("1", "all"), default="1",
+                    help="pin every library to one thread (default) or leave them all cores")
+    ap.add_argument("--json", action="store_true",
+                    help="print the results as JSON on stdout (the table then goes to "
+                         "stderr)")
+    ap.add_argument("--quick", action="store_true",
+                    help="few samples, to try the script out; writes no results file "
+                         "unless --output is given")
+    ap.add_argument("--cases", default=None,
+                    help="comma-separated case names (plus 'training', 'startup') to run; "
+                         "default all; like --quick, writes no results file unless --output")
+    ap.add_argument("--output", default=None,
+                    help="Markdown file to write (default benchmarks/RESULTS.md, not with "
+                         "--quick)")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.cases is not None:
+        import bench_cases
+        known = [c.name for c in bench_cases.make_cases()] + ["training", "startup"]
+        unknown = sorted(set(args.cases.split(",")) - set(known))
+        if unknown:
+            ap.error(f"--cases: unknown name(s) {unknown}; known: {', '.join(known)}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.worker:
+        worker(args)
+        return
+
+    import report
+
+    env = thread_env(args.threads)
+    with tempfile.TemporaryDirectory(prefix="pysplinet-bench-") as tmp:
+        out = Path(tmp) / "results.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--threads", args.threads,
+               "--worker", str(out)]
+        if args.quick:
+            cmd.append("--quick")
+        if args.cases:
+            cmd += ["--cases", args.cases]
+        subprocess.run(cmd, env=env, check=True)
+        results = json.loads(out.read_text())
+    if args.cases is None or "startup" in args.cases.split(","):
+        results["startup"] = startup_times(env, warm_runs=1 if args.quick else 3)
+
+    section = report.section(results)
+    if args.json:
+        log(section)
+        print(json.dumps(results, indent=1))
+    else:
+        print(section)
+    partial = args.quick or args.cases is not None
+    if not partial:
+        (HERE / f"results-threads-{args.threads}.json").write_text(
+            json.dumps(results, indent=1) + "\n")
+    if args.output or not partial:
+        target = Path(args.output) if args.output else HERE / "RESULTS.md"
+        stored = {}
+        for t in ("1", "all"):
+            f = HERE / f"results-threads-{t}.json"
+            if f.exists():
+                stored[t] = json.loads(f.read_text())
+        if partial:
+            stored[args.threads] = results
+        target.write_text(report.document(stored))
+        log(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
