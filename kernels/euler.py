@@ -31,12 +31,14 @@ from .operators import op_apply, op_apply_transpose, op_param_grad
 @numba.njit(**JIT)
 def _gather(coef, first, weights, out):
     """``out = sum_j weights[j] * coef[first + j]`` (eqs. 14-15)."""
-    n_active = weights.shape[0]
-    for p in range(coef.shape[1]):
-        acc = 0.0
-        for j in range(n_active):
-            acc += weights[j] * coef[first + j, p]
-        out[p] = acc
+    # one pass per active set, each over contiguous memory; the sum is formed in the
+    # order j = 0, 1, .., d for every entry, as the NumPy reference forms it
+    out[:] = 0.0
+    for j in range(weights.shape[0]):
+        w = weights[j]
+        row = first + j
+        for p in range(coef.shape[1]):
+            out[p] += w * coef[row, p]
 
 
 @numba.njit(**JIT)
@@ -110,6 +112,7 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     bi = np.empty(m)
     dWi = np.empty(Wc.shape[1])
     dbi = np.empty(m)
+    col = np.empty(m)
     A = np.empty((n, m))
     S = np.empty((n, m))
     D = np.empty((n, m))
@@ -128,10 +131,15 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
         slope(act, S, D)
 
         # time scale: d x_{i+1} / d lam = h sigma(a_i)
-        acc = 0.0
+        # (partial sums per column first: independent lanes the compiler can vectorise,
+        # then a fixed-order sum over the columns)
+        col[:] = 0.0
         for b in range(n):
             for r in range(m):
-                acc += S[b, r] * Z[b, r]
+                col[r] += S[b, r] * Z[b, r]
+        acc = 0.0
+        for r in range(m):
+            acc += col[r]
         glam[0] += h * acc
 
         # g = h lam sigma'(a_i) (.) z_{i+1}, shared by eqs. 18, 21, 22
@@ -141,11 +149,10 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
 
         # layer gradients (eqs. 21-22), summed over the batch
         op_param_grad(op, geom, gamma, X, G, dWi)
-        for r in range(m):
-            acc = 0.0
-            for b in range(n):
-                acc += G[b, r]
-            dbi[r] = acc
+        dbi[:] = 0.0
+        for b in range(n):
+            for r in range(m):
+                dbi[r] += G[b, r]
 
         # z_i = z_{i+1} + K(W_i)^T g  (eq. 18)
         op_apply_transpose(op, geom, gamma, Wi, G, Z)
