@@ -145,7 +145,7 @@ def _flops(cases):
 
 def _startup(st):
     rows = []
-    for label, r in [("empty Numba cache (compiles)", st["cold"])] + [
+    for label, r in [("empty cache (compiles the kernels)", st["cold"])] + [
             (f"warm cache, start {i + 2}", w) for i, w in enumerate(st["warm"])]:
         rows.append([label, f"{r['to_first_grad']:.2f} s", f"{r['interpreter']:.2f} s",
                      f"{r['import']:.2f} s", f"{r['first_grad']:.2f} s"])

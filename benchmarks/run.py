@@ -17,9 +17,10 @@ It also measures
   product and weight gradient) and 1 for a forward pass, beside the rate of plain NumPy
   matrix products of the same shapes (``numpy-matmul``: 3 N products, resp. N), timed
   in the same rounds as the implementations;
-* the time from process start to the first gradient, in fresh processes: once with an
-  empty Numba cache (``NUMBA_CACHE_DIR`` a new temporary directory: compilation), then
-  again with that cache warm;
+* the time from process start to the first gradient, in fresh processes: once with
+  empty caches (a fresh copy of the package, imported first through ``PYTHONPATH``, and
+  ``NUMBA_CACHE_DIR`` a new temporary directory: compilation), then again with that
+  cache warm;
 * training throughput: :func:`pysplinet.training.train` on the sine data, runs per minute.
 
 Threads: ``--threads 1`` (the default) runs everything in a child process whose
@@ -45,6 +46,7 @@ few samples and is for trying the script out; ``--cases`` picks cases by name (a
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,7 +77,8 @@ params = net.init_params(np.random.default_rng(0), amplitude=0.5)
 x = np.linspace(-3.0, 3.0, 5)[:, None]
 net.value_and_grad(params, x, np.sin(x))
 t_grad = time.time()
-print(json.dumps({"start": t_start, "import": t_import, "grad": t_grad}))
+print(json.dumps({"start": t_start, "import": t_import, "grad": t_grad,
+                  "file": ps.__file__}))
 """
 
 
@@ -353,24 +356,45 @@ def worker(args):
 # ---------------------------------------------------------------------- startup
 
 
+def fresh_copy(dest):
+    """Copy this working tree's package (``pysplinet/`` with ``kernels/`` as
+    ``pysplinet/kernels``) to ``dest`` without any compiled or cached files; return the
+    directory to put first on ``PYTHONPATH``."""
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc")
+    shutil.copytree(REPO / "pysplinet", dest / "pysplinet", ignore=skip)
+    shutil.copytree(REPO / "kernels", dest / "pysplinet" / "kernels", ignore=skip)
+    return dest
+
+
 def startup_times(env, warm_runs):
-    """Process start to first gradient: once with an empty Numba cache, then warm."""
-    def spawn(cache_dir):
-        e = dict(env, NUMBA_CACHE_DIR=cache_dir)
+    """Process start to first gradient: once with empty caches, then warm.
+
+    The processes import a fresh copy of the package (:func:`fresh_copy`), so that no
+    compiled kernel from an earlier run is found wherever the package keeps its cache,
+    and get a new ``NUMBA_CACHE_DIR``; the warm starts reuse that copy and directory.
+    """
+    def spawn(root):
+        e = dict(env, NUMBA_CACHE_DIR=str(root / "numba-cache"),
+                 PYTHONPATH=os.pathsep.join(
+                     [str(root)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])))
         t_spawn = time.time()
         out = subprocess.run([sys.executable, "-c", STARTUP_SCRIPT], env=e,
-                             cwd=tempfile.gettempdir(), capture_output=True, text=True)
+                             cwd=str(root), capture_output=True, text=True)
         if out.returncode != 0:
             raise RuntimeError(f"the startup process failed:\n{out.stderr}")
         t = json.loads(out.stdout.strip().splitlines()[-1])
+        if not Path(t["file"]).is_relative_to(root):
+            raise RuntimeError(f"the startup process imported {t['file']}, not the fresh "
+                               f"copy in {root}")
         return {"to_first_grad": t["grad"] - t_spawn, "interpreter": t["start"] - t_spawn,
                 "import": t["import"] - t["start"], "first_grad": t["grad"] - t["import"]}
 
-    with tempfile.TemporaryDirectory(prefix="pysplinet-bench-numba-") as cache:
-        log("startup: empty Numba cache (compiles the kernels)")
-        cold = spawn(cache)
-        log("startup: warm Numba cache")
-        warm = [spawn(cache) for _ in range(warm_runs)]
+    with tempfile.TemporaryDirectory(prefix="pysplinet-bench-start-") as tmp:
+        root = fresh_copy(Path(tmp))
+        log("startup: empty caches (compiles the kernels)")
+        cold = spawn(root)
+        log("startup: warm cache")
+        warm = [spawn(root) for _ in range(warm_runs)]
     return {"cold": cold, "warm": warm,
             "warm_median": statistics.median(w["to_first_grad"] for w in warm)}
 
