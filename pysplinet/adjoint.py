@@ -6,12 +6,17 @@ range of layers. Two back ends share that interface: :class:`NumbaSweeps` (compi
 :func:`sweep_value_and_grad` runs forward sweep, loss and adjoint sweep on either,
 storing every state or recomputing states from a few snapshots (:mod:`.checkpointing`).
 
-Both ways call the same per-layer code in the same order, so they give the same bits.
+Both ways call the same per-layer code in the same order, so they give the same bits. A
+large batch is cut into fixed pieces that may run on several threads; the pieces and the
+order in which their gradients are added never depend on the number of threads.
 """
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from numba.core import config as numba_config
 
 from . import reference
 from .checkpointing import Adjoint, Advance, Free, Restore, Store, revolve
@@ -148,47 +153,36 @@ def snapshots_for(checkpoints, memory_budget, n_layers, state_bytes):
     return int(checkpoints)
 
 
-def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None):
-    """Loss and gradients of the ODE part of a network.
+#: samples per piece of the batch; pieces run independently (in parallel when threads > 1)
+#: and their gradients are added in piece order, so results never depend on the threads
+PIECE = 32
 
-    Parameters
-    ----------
-    sweeps : NumbaSweeps or NumpySweeps
-    Wc, bc : ndarray
-        Coefficient sets, (K, *coef_shape) and (K, m).
-    lam : float
-        Time scale.
-    x0 : ndarray, (B, m)
-        Initial state (after the opening layer); not modified.
-    terminal : callable
-        ``terminal(x_N) -> (loss, z_N)``: the closing layer and loss (eq. 17).
-    snapshots : None or int
-        None stores all states; an integer runs the binomial checkpoint schedule.
 
-    Returns
-    -------
-    loss, gW, gb, glam, z0
+def _store_everything(sweeps, Wc, bc, lam, x0, gW, gb, glam):
+    """Driver: forward sweep storing every state, then the adjoint sweep.
+
+    A generator: it yields ``x_N``, is sent ``z_N``, and returns ``z_0``.
     """
     n = sweeps.spec.n_layers
-    gW = np.zeros_like(Wc)
-    gb = np.zeros_like(bc)
-    glam = np.zeros(1)
+    states = np.empty((n + 1,) + x0.shape)
+    values = np.empty((n,) + x0.shape) if sweeps.keeps_values else None
+    X = x0.copy()
+    sweeps.forward(Wc, bc, lam, X, 0, n, states, values)
+    Z = yield states[n]
+    sweeps.adjoint(Wc, bc, lam, states, values, 0, 0, n, Z, gW, gb, glam)
+    return Z
 
-    if snapshots is None:
-        # forward sweep storing x_0 .. x_N, terminal adjoint, backward sweep
-        states = np.empty((n + 1,) + x0.shape)
-        values = np.empty((n,) + x0.shape) if sweeps.keeps_values else None
-        X = x0.copy()
-        sweeps.forward(Wc, bc, lam, X, 0, n, states, values)
-        loss, Z = terminal(states[n])
-        sweeps.adjoint(Wc, bc, lam, states, values, 0, 0, n, Z, gW, gb, glam)
-        return loss, gW, gb, glam[0], Z
 
-    # checkpointed: consume the schedule's actions
+def _checkpointed(sweeps, Wc, bc, lam, x0, gW, gb, glam, snapshots):
+    """Driver: the actions of the binomial checkpoint schedule (:func:`revolve`).
+
+    A generator with the same protocol as :func:`_store_everything`.
+    """
+    n = sweeps.spec.n_layers
     held = {}
     X = x0.copy()
     step = 0                         # the layer index the working state X belongs to
-    loss = Z = None
+    Z = None
     for action in revolve(n, snapshots):
         if isinstance(action, Store):
             held[action.step] = X.copy()
@@ -205,12 +199,86 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None):
             if step != i:
                 raise RuntimeError(f"checkpoint schedule asked for the adjoint of layer {i} "
                                    f"while the working state is x_{step}")
-            x_i = X[np.newaxis]
             if Z is None:
                 # the last layer: evaluate it once more to reach x_N, then eq. 17
                 x_n = X.copy()
                 sweeps.forward(Wc, bc, lam, x_n, i, i + 1)
-                loss, Z = terminal(x_n)
-            sweeps.adjoint(Wc, bc, lam, x_i, None, i, i, i + 1, Z, gW, gb, glam)
+                Z = yield x_n
+            sweeps.adjoint(Wc, bc, lam, X[np.newaxis], None, i, i, i + 1, Z, gW, gb, glam)
             step = -1                # the adjoint leaves the working state undefined
-    return loss, gW, gb, glam[0], Z
+    return Z
+
+
+def _finish(driver, z_n):
+    try:
+        driver.send(z_n)
+    except StopIteration as stop:
+        return stop.value
+    raise RuntimeError("an adjoint driver did not finish after receiving z_N")
+
+
+@functools.lru_cache(maxsize=None)
+def _pool(threads):
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pysplinet")
+
+
+def default_threads():
+    """Threads for the pieces of a batch: Numba's thread count (``NUMBA_NUM_THREADS``)."""
+    return max(1, int(numba_config.NUMBA_NUM_THREADS))
+
+
+def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None, threads=None):
+    """Loss and gradients of the ODE part of a network.
+
+    The batch is cut into pieces of :data:`PIECE` samples. Each piece runs its own forward
+    sweep and adjoint sweep (the compiled kernels release the GIL, so pieces run in
+    parallel on ``threads`` threads); the closing layer and loss see the whole batch; the
+    pieces' gradients are added in piece order. The result is the same bits for any
+    number of threads.
+
+    Parameters
+    ----------
+    sweeps : NumbaSweeps or NumpySweeps
+    Wc, bc : ndarray
+        Coefficient sets, (K, *coef_shape) and (K, m).
+    lam : float
+        Time scale.
+    x0 : ndarray, (B, m)
+        Initial state (after the opening layer); not modified.
+    terminal : callable
+        ``terminal(x_N) -> (loss, z_N)``: the closing layer and loss (eq. 17).
+    snapshots : None or int
+        None stores all states; an integer runs the binomial checkpoint schedule.
+    threads : int, optional
+        Default :func:`default_threads`.
+
+    Returns
+    -------
+    loss, gW, gb, glam, z0
+    """
+    batch = x0.shape[0]
+    pieces = [slice(a, min(a + PIECE, batch)) for a in range(0, batch, PIECE)]
+    grads = [(np.zeros_like(Wc), np.zeros_like(bc), np.zeros(1)) for _ in pieces]
+    if snapshots is None:
+        drivers = [_store_everything(sweeps, Wc, bc, lam, x0[p], *g)
+                   for p, g in zip(pieces, grads)]
+    else:
+        drivers = [_checkpointed(sweeps, Wc, bc, lam, x0[p], *g, snapshots)
+                   for p, g in zip(pieces, grads)]
+    threads = default_threads() if threads is None else threads
+    if threads > 1 and len(pieces) > 1:
+        run = _pool(min(threads, len(pieces))).map
+    else:
+        run = map
+
+    # forward sweeps up to x_N, then the loss on the whole batch, then the adjoint sweeps
+    x_n = np.concatenate(list(run(next, drivers)))
+    loss, Z = terminal(x_n)
+    z0 = np.concatenate(list(run(_finish, drivers, [Z[p] for p in pieces])))
+
+    gW, gb, glam = grads[0]
+    for more in grads[1:]:
+        gW += more[0]
+        gb += more[1]
+        glam += more[2]
+    return loss, gW, gb, glam[0], z0

@@ -405,7 +405,7 @@ class Network:
         return loss_value_and_grad(self.loss_name, o, y_ok)[0]
 
     def value_and_grad(self, params, x, y, *, checkpoints=None, memory_budget=None,
-                       return_input_grad=False):
+                       return_input_grad=False, threads=None):
         """Loss and its gradient with respect to every parameter, by the discrete adjoint.
 
         Parameters
@@ -423,6 +423,10 @@ class Network:
             Bytes for snapshots plus the working state; picks the largest ``s`` that fits.
         return_input_grad : bool
             Also return ``dloss/dx``.
+        threads : int, optional
+            Threads for the pieces of a large batch (32 samples each); default Numba's
+            thread count (``NUMBA_NUM_THREADS``). The result is the same bits for any
+            number of threads.
 
         Returns
         -------
@@ -437,6 +441,10 @@ class Network:
         y = self._check_y(y, x.shape[0])
         s = snapshots_for(checkpoints, memory_budget, self.n_layers,
                           x.shape[0] * self.width * 8)
+        if threads is not None and (isinstance(threads, bool)
+                                    or not isinstance(threads, (int, np.integer))
+                                    or threads < 1):
+            raise ValueError(f"`threads` must be None or an integer >= 1, got {threads!r}")
         grads = {}
 
         def terminal(xN):
@@ -446,7 +454,7 @@ class Network:
 
         x0 = self._open(p, x)
         value, gW, gb, glam, z0 = sweep_value_and_grad(
-            self._sweeps, p["W"], p["b"], self._lam(p), x0, terminal, s)
+            self._sweeps, p["W"], p["b"], self._lam(p), x0, terminal, s, threads)
         grads["W"] = gW
         grads["b"] = gb
         if self.learn_time_scale:

@@ -136,3 +136,32 @@ def test_deep_forward_pass_in_pieces_matches_the_one_piece_sweep(monkeypatch):
     monkeypatch.setattr(network, "_TABLE_CHUNK", 64)
     pieces = ps.SpliNet(3, 1000, degree=3, n_knots=7).predict(params, x)
     assert np.array_equal(whole, pieces)
+
+
+@pytest.mark.parametrize("checkpoints", [None, 4])
+def test_large_batches_give_the_same_bits_for_any_thread_count(checkpoints):
+    rng = np.random.default_rng(8)
+    net = ps.SpliNet(6, 30, degree=2, n_knots=5, opening="dense", n_inputs=2,
+                     learn_time_scale=True)
+    params = net.init_params(rng)
+    x = rng.uniform(-1, 1, (101, 2))                  # four pieces of the batch, one short
+    y = rng.uniform(-1, 1, (101, 1))
+    runs = [net.value_and_grad(params, x, y, checkpoints=checkpoints, threads=t,
+                               return_input_grad=True) for t in (1, 2, 3)]
+    for loss, grads, dx in runs[1:]:
+        assert loss == runs[0][0]
+        assert np.array_equal(dx, runs[0][2])
+        for k in grads:
+            assert np.array_equal(grads[k], runs[0][1][k])
+    # and checkpointing still changes nothing
+    loss, grads = net.value_and_grad(params, x, y, threads=2)
+    assert loss == runs[0][0]
+    assert all(np.array_equal(grads[k], runs[0][1][k]) for k in grads)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_bad_thread_count(bad):
+    net = ps.SpliNet(2, 10)
+    params = net.init_params(np.random.default_rng(0))
+    with pytest.raises(ValueError, match="threads"):
+        net.value_and_grad(params, np.zeros((2, 1)), np.zeros((2, 1)), threads=bad)
