@@ -350,6 +350,23 @@ def test_training_run_is_a_pure_function_of_its_config():
     assert diverged["metrics"]["train_status"] == "diverged"
 
 
+def test_training_run_does_not_depend_on_the_thread_count(monkeypatch):
+    from numba.core import config as numba_config
+
+    # batches of 70 are cut into three pieces, which run on as many threads as allowed
+    config = {"kind": "train", "case": "peaks", "arch": "splinet", "degree": 2, "knots": 3,
+              "layers": 10, "lr": 0.01, "reg": 1e-6, "amplitude": 0.5, "epochs": 2,
+              "batch_size": 70, "seed": 2, "data": {"seed": 0, "n_train": 140, "n_val": 70}}
+    results = []
+    for threads in (1, 3):
+        monkeypatch.setattr(numba_config, "NUMBA_NUM_THREADS", threads)
+        result = run_config(dict(config))
+        for key in VOLATILE:
+            result["metrics"].pop(key)
+        results.append(json.dumps(result, sort_keys=True))
+    assert results[0] == results[1]
+
+
 def test_accuracy_and_layer_eigenvalues():
     y = np.array([3.0, -4.0])
     assert accuracy_percent(y, y) == 100.0 and accuracy_percent(0 * y, y) == 0.0

@@ -299,14 +299,16 @@ def run_study(options, db_path, *, workers=None, scheduler=None, progress=True):
 
     Notes
     -----
-    Local worker processes start with one BLAS and OpenMP thread each (the environment
-    variables ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` are set
-    to 1 unless already set), so that parallel runs do not compete for cores.
+    Local worker processes start with one thread each for Numba, BLAS and OpenMP (the
+    environment variables ``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``,
+    ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` are set to 1 unless already set), so
+    that parallel runs do not compete for cores; the numbers do not depend on it.
     """
     name = study_name(options)
     configs = study_configs(options)
     if scheduler is None and workers != 1:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
     summary = run_sweep(configs, run_config, db_path, workers=workers, scheduler=scheduler,
                         progress=progress, study=name, study_options=options)

@@ -27,11 +27,12 @@ nothing but the database.
 
 Notes
 -----
-A run is a pure function of its configuration: the compiled kernels are serial, the data
-and the initial parameters come from seeded generators, and NumPy's BLAS calls here
-(opening and closing layers, small matrix products) accumulate each entry of a product in
-one thread whatever the thread count. The metric ``seconds`` and ``machine`` naturally
-differ between executions; everything else is identical bit for bit.
+A run is a pure function of its configuration: the data and the initial parameters come
+from seeded generators, the network's gradient is the same bits for any number of threads
+(fixed pieces of the batch, added in order), and NumPy's BLAS calls here (opening and
+closing layers, small matrix products) accumulate each entry of a product in one thread
+whatever the thread count. The metric ``seconds`` and ``machine`` naturally differ between
+executions; everything else is identical bit for bit.
 """
 
 from __future__ import annotations
