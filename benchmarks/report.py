@@ -237,9 +237,9 @@ def document(stored):
              "networks written in PyTorch (eager, autograd; `benchmarks/torch_ref.py`) and "
              "JAX (`jax.jit`, `jax.value_and_grad`, layer loop as `lax.scan`; "
              "`benchmarks/jax_ref.py`), all in float64. Times are medians of one call after "
-             "warm-up, the implementations taking turns call by call; a ratio is the "
-             "reference's time over pysplinet's (above 1: pysplinet is faster). Cases are "
-             "described in `benchmarks/bench_cases.py`.\n")
+             "warm-up, the implementations taking turns in blocks of consecutive calls; "
+             "a ratio is the reference's time over pysplinet's (above 1: pysplinet is "
+             "faster). Cases are described in `benchmarks/bench_cases.py`.\n")
     parts = [intro]
     for t in ("1", "all"):
         if t in stored:

@@ -9,7 +9,9 @@ For every case of :mod:`bench_cases` it checks the PyTorch and JAX references ag
 pysplinet (loss, gradient and output to 1e-10 relative; a reference that fails is not
 timed), then takes the median wall time of one loss-and-gradient evaluation and of one
 forward pass (``predict``) of each implementation after warm-up. The implementations
-take turns call by call, so a change in the machine's load falls on all of them alike.
+take turns in blocks of consecutive calls (about 50 ms each), so that a change in the
+machine's load falls on all of them alike while each runs with its caches as warm as in
+a training loop.
 It also measures
 
 * for ``large-dense``: the flop rate of each implementation, counting 3 matrix products
@@ -98,38 +100,50 @@ def log(message):
 # ---------------------------------------------------------------------- measuring
 
 
-def interleaved_medians(fns, budget, min_rounds, max_rounds):
-    """Median wall time of each zero-argument callable, calling them in turn.
+def interleaved_medians(fns, budget, min_rounds, max_rounds, block=0.05):
+    """Median wall time of one call of each zero-argument callable, taking turns in blocks.
 
-    Each callable is called twice first (warm-up). Then rounds call every one once, until
-    ``min_rounds`` rounds are done and ``budget`` seconds have passed (or ``max_rounds``).
+    Each callable is called twice first (warm-up; the second call sets its block size:
+    as many consecutive calls as fit in ``block`` seconds, at least one). Then rounds run
+    one block of every callable, until ``min_rounds`` rounds are done and ``budget``
+    seconds have passed (or ``max_rounds``). Blocks keep the caches as warm as they are
+    in a loop of calls (a training loop); taking turns spreads a change in the machine's
+    load over all the callables. The first call of a block of three or more is not
+    counted: it finds the caches as the previous callable left them.
 
     Returns
     -------
     dict
-        name -> {"median", "q1", "q3", "n", "cpu_per_wall"} (seconds).
+        name -> {"median", "q1", "q3", "n", "cpu_per_wall"} (seconds; ``n`` calls
+        counted; ``cpu_per_wall`` the process CPU time over the wall time of the blocks).
     """
-    for fn in fns.values():
+    reps = {}
+    for k, fn in fns.items():
         fn()
-        fn()
+        reps[k] = max(1, min(1000, int(block / max(first_call(fn), 1e-9))))
     times = {k: [] for k in fns}
     cpu = {k: 0.0 for k in fns}
+    wall = {k: 0.0 for k in fns}
     start = time.perf_counter()
     rounds = 0
     while rounds < max_rounds and (rounds < min_rounds
                                    or time.perf_counter() - start < budget):
         for k, fn in fns.items():
-            c0 = time.process_time()
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
+            c0, w0 = time.process_time(), time.perf_counter()
+            ts = []
+            for _ in range(reps[k]):
+                t0 = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - t0)
             cpu[k] += time.process_time() - c0
+            wall[k] += time.perf_counter() - w0
+            times[k] += ts[1:] if len(ts) >= 3 else ts
         rounds += 1
     out = {}
     for k, ts in times.items():
         q = statistics.quantiles(ts, n=4) if len(ts) > 1 else [ts[0]] * 3
         out[k] = {"median": statistics.median(ts), "q1": q[0], "q3": q[2], "n": len(ts),
-                  "cpu_per_wall": cpu[k] / sum(ts)}
+                  "block": reps[k], "cpu_per_wall": cpu[k] / wall[k]}
     return out
 
 
