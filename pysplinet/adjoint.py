@@ -12,6 +12,7 @@ order in which their gradients are added never depend on the number of threads.
 """
 
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -52,6 +53,35 @@ class SweepSpec:
         return self.first.shape[0]
 
 
+class _Buffers:
+    """Reuse of the large state buffers between calls.
+
+    A store-everything sweep writes N + 1 states; memory freshly taken from the system
+    costs a page fault per page on first touch, which for a mid-sized network is as much
+    as the sweep itself. Buffers of at most :attr:`limit` bytes are kept for the next
+    call (thread-safe: each buffer is lent to one caller at a time); larger ones are
+    left to the allocator.
+    """
+
+    limit = 64 * 2**20
+
+    def __init__(self):
+        self._free = {}
+        self._lock = threading.Lock()
+
+    def take(self, shape):
+        with self._lock:
+            stack = self._free.get(shape)
+            if stack:
+                return stack.pop()
+        return np.empty(shape)
+
+    def give(self, array):
+        if array is not None and array.nbytes <= self.limit:
+            with self._lock:
+                self._free.setdefault(array.shape, []).append(array)
+
+
 class NumpySweeps:
     """Reference back end: :mod:`pysplinet.reference`.
 
@@ -63,6 +93,7 @@ class NumpySweeps:
 
     def __init__(self, spec):
         self.spec = spec
+        self.buffers = _Buffers()
 
     def forward(self, Wc, bc, lam, X, i_start, i_stop, states=None, values=None):
         reference.forward(self.spec, Wc, bc, lam, X, i_start, i_stop, states)
@@ -87,6 +118,7 @@ class NumbaSweeps:
         from .kernels import euler        # compiled (or loaded from cache) on first use
         self._euler = euler
         self.spec = spec
+        self.buffers = _Buffers()
         op = spec.operator
         self._op = (op.kernel_id, op.geometry, float(op.gamma), spec.activation_id)
         self._no_states = None
@@ -164,12 +196,14 @@ def _store_everything(sweeps, Wc, bc, lam, x0, gW, gb, glam):
     A generator: it yields ``x_N``, is sent ``z_N``, and returns ``z_0``.
     """
     n = sweeps.spec.n_layers
-    states = np.empty((n + 1,) + x0.shape)
-    values = np.empty((n,) + x0.shape) if sweeps.keeps_values else None
+    states = sweeps.buffers.take((n + 1,) + x0.shape)
+    values = sweeps.buffers.take((n,) + x0.shape) if sweeps.keeps_values else None
     X = x0.copy()
     sweeps.forward(Wc, bc, lam, X, 0, n, states, values)
-    Z = yield states[n]
+    Z = yield states[n].copy()
     sweeps.adjoint(Wc, bc, lam, states, values, 0, 0, n, Z, gW, gb, glam)
+    sweeps.buffers.give(states)
+    sweeps.buffers.give(values)
     return Z
 
 
@@ -272,9 +306,13 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None, thre
         run = map
 
     # forward sweeps up to x_N, then the loss on the whole batch, then the adjoint sweeps
-    x_n = np.concatenate(list(run(next, drivers)))
-    loss, Z = terminal(x_n)
-    z0 = np.concatenate(list(run(_finish, drivers, [Z[p] for p in pieces])))
+    if len(pieces) == 1:
+        loss, Z = terminal(next(drivers[0]))
+        z0 = _finish(drivers[0], Z)
+    else:
+        x_n = np.concatenate(list(run(next, drivers)))
+        loss, Z = terminal(x_n)
+        z0 = np.concatenate(list(run(_finish, drivers, [Z[p] for p in pieces])))
 
     gW, gb, glam = grads[0]
     for more in grads[1:]:

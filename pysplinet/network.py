@@ -44,6 +44,12 @@ BACKENDS = {"numba": NumbaSweeps, "numpy": NumpySweeps}
 _TABLE_CHUNK = 1 << 18
 
 
+def _all_finite(a):
+    """Whether every entry is finite. The sum is finite exactly when no entry is NaN or
+    infinite, unless finite entries overflow it; only then are the entries looked at."""
+    return math.isfinite(np.add.reduce(a, axis=None)) or bool(np.isfinite(a).all())
+
+
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}")
@@ -278,7 +284,7 @@ class Network:
             if a.shape != shape:
                 raise ValueError(f"`params[{k!r}]` must have shape {shape}, got {a.shape}")
             a = np.asarray(a, dtype=np.float64, order="C")     # keeps 0-d arrays 0-d
-            if not np.all(np.isfinite(a)):
+            if not _all_finite(a):
                 raise ValueError(f"`params[{k!r}]` contains NaN or inf")
             out[k] = a
         return out
@@ -296,7 +302,7 @@ class Network:
                              + (" (or (batch,))" if self.n_inputs == 1 else "")
                              + f", got {a.shape}")
         a = np.ascontiguousarray(a, dtype=np.float64)
-        if not np.all(np.isfinite(a)):
+        if not _all_finite(a):
             raise ValueError("`x` contains NaN or inf")
         return a
 
@@ -322,7 +328,7 @@ class Network:
                              + (f" or ({batch},)" if self.n_outputs == 1 else "")
                              + f" to match `x`, got {np.shape(y)}")
         a = np.ascontiguousarray(a, dtype=np.float64)
-        if not np.all(np.isfinite(a)):
+        if not _all_finite(a):
             raise ValueError("`y` contains NaN or inf")
         return a
 
@@ -344,6 +350,9 @@ class Network:
         if self.opening == "identity":
             return z0
         if self.opening == "replicate":
+            if self.width % self.n_inputs == 0:
+                # column j of x_0 is column j mod n_inputs of x: sum the copies
+                return z0.reshape(len(x), -1, self.n_inputs).sum(axis=1)
             gx = np.zeros_like(x)
             np.add.at(gx.T, np.arange(self.width) % self.n_inputs, z0.T)
             return gx
@@ -353,7 +362,7 @@ class Network:
 
     def _close(self, p, xN):
         if self.closing == "mean":
-            return xN.mean(axis=1, keepdims=True)
+            return np.add.reduce(xN, axis=1, keepdims=True) * (1.0 / self.width)
         if self.closing == "identity":
             return xN.copy()
         return xN @ p["closing.W"].T + p["closing.b"]
@@ -361,7 +370,7 @@ class Network:
     def _close_adjoint(self, p, xN, go, grads):
         """Add the closing's parameter gradients to ``grads``; return z_N = dloss/dx_N."""
         if self.closing == "mean":
-            return np.repeat(go / self.width, self.width, axis=1)
+            return np.repeat(go * (1.0 / self.width), self.width, axis=1)
         if self.closing == "identity":
             return go.copy()
         grads["closing.W"] = go.T @ xN
