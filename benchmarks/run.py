@@ -103,8 +103,8 @@ def log(message):
 def interleaved_medians(fns, budget, min_rounds, max_rounds, block=0.05):
     """Median wall time of one call of each zero-argument callable, taking turns in blocks.
 
-    Each callable is called twice first (warm-up; the second call sets its block size:
-    as many consecutive calls as fit in ``block`` seconds, at least one). Then rounds run
+    Each callable is called a few times first (warm-up; the fastest of these calls sets
+    its block size: as many consecutive calls as fit in ``block`` seconds, at least one). Then rounds run
     one block of every callable, until ``min_rounds`` rounds are done and ``budget``
     seconds have passed (or ``max_rounds``). Blocks keep the caches as warm as they are
     in a loop of calls (a training loop); taking turns spreads a change in the machine's
@@ -120,7 +120,8 @@ def interleaved_medians(fns, budget, min_rounds, max_rounds, block=0.05):
     reps = {}
     for k, fn in fns.items():
         fn()
-        reps[k] = max(1, min(1000, int(block / max(first_call(fn), 1e-9))))
+        one = min(first_call(fn) for _ in range(3 if first_call(fn) < block else 1))
+        reps[k] = max(1, min(1000, int(block / max(one, 1e-9))))
     times = {k: [] for k in fns}
     cpu = {k: 0.0 for k in fns}
     wall = {k: 0.0 for k in fns}
