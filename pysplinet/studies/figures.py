@@ -22,15 +22,20 @@ def _figure(width, height):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="tight")
+    fig = Figure(figsize=(width, height))
     FigureCanvasAgg(fig)
     return fig
 
 
 def save(fig, stem):
-    """Write ``stem.png`` (150 dpi) and ``stem.pdf``; returns the two paths."""
+    """Write ``stem.png`` (150 dpi) and ``stem.pdf``; returns the two paths.
+
+    The layout is fitted once (``tight_layout``) and kept for both files, rather than fitted
+    again at every save by a layout engine, which triples the drawing time.
+    """
     stem = pathlib.Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
     paths = []
     for suffix, options in ((".png", {"dpi": 150}), (".pdf", {})):
         path = stem.with_name(stem.name + suffix)
