@@ -250,7 +250,8 @@ def add_network_options(parser):
                        help="map from x(T) to the output; " + per_case_help("closing"))
     group.add_argument("--time-scale", type=finite_float, default=None, metavar="LAM",
                        help="time scale lam, the initial value when learned (default: 1 for "
-                            "resnet; per case for splinet and odenet: sine 10, others 1)")
+                            "resnet; for splinet and odenet " + per_case_help("time_scale")
+                            + ")")
     group.add_argument("--learn-time-scale", action=argparse.BooleanOptionalAction,
                        default=False, help="train lam as well")
     group.add_argument("--backend", choices=("numba", "numpy"), default="numba",

@@ -430,15 +430,16 @@ def test_read_only_package_without_home(tmp_path):
         shutil.rmtree(root / "pysplinet" / "kernels")
     shutil.copytree(kernels, root / "pysplinet" / "kernels", ignore=ignore)
     argv = ["train", "--case", "sine", "--epochs", 3, "--backend", "numpy", "--json"]
-    probe = ("import os, sys, numba, numpy as np, pysplinet, pysplinet.kernels as k; "
+    probe = ("import os, sys, numpy as np, pysplinet, pysplinet.kernels as k; "
              "from pysplinet.kernels.activations import activate; "
              "from pysplinet.activations import activation_id; "
              "assert pysplinet.__file__.startswith(sys.argv[1]), pysplinet.__file__; "
              "assert not os.access(os.path.dirname(k.__file__), os.W_OK); "
              "A = np.linspace(-3.0, 3.0, 12).reshape(3, 4); S = np.empty_like(A); "
              "activate(activation_id('tanh'), A, S); "
-             "assert any(n.endswith('.nbi') for _, _, fs in os.walk(numba.config.CACHE_DIR) "
-             "for n in fs), numba.config.CACHE_DIR; "
+             "from pysplinet.kernels._config import CACHE_DIR; "
+             "assert not CACHE_DIR.startswith(sys.argv[1]), CACHE_DIR; "
+             "assert any(n.endswith('.nbi') for n in os.listdir(CACHE_DIR)), CACHE_DIR; "
              "sys.stderr.write(S.tobytes().hex()); "
              "from pysplinet.cli import main; sys.exit(main(sys.argv[2:]))")
     try:
