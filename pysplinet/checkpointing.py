@@ -549,8 +549,10 @@ class Schedule:
 
     def __iter__(self) -> Iterator[Action]:
         for chunk in self.iter_arrays():
-            for code, first, second in chunk.tolist():
-                yield _decode(code, first, second)
+            # rows become Python objects a few hundred at a time, to keep memory small
+            for start in range(0, len(chunk), 256):
+                for code, first, second in chunk[start:start + 256].tolist():
+                    yield _decode(code, first, second)
 
     @property
     def actions(self) -> Iterator[Action]:
