@@ -139,14 +139,27 @@ def test_peaks_layout_and_classes():
 
 
 def test_peaks_balanced():
-    ds = data.peaks(seed=0, n_train=20000, n_val=1000)
-    np.testing.assert_allclose(np.bincount(ds.y_train, minlength=5) / 20000, 0.2, atol=0.015)
-    # area fractions on a grid of cell midpoints, independent of the threshold grid
-    g = np.linspace(-3, 3, 601)
-    g = (g[1:] + g[:-1]) / 2
-    f = data.peaks_function(g[:, None], g[None, :]).ravel()
-    frac = np.bincount(np.searchsorted(data.peaks_thresholds(), f, side="right")) / f.size
-    np.testing.assert_allclose(frac, 0.2, atol=0.005)
+    ds = data.peaks(seed=0, n_train=1000, n_val=1003)
+    assert np.array_equal(np.bincount(ds.y_train, minlength=5), [200] * 5)
+    assert np.array_equal(np.bincount(ds.y_val, minlength=5), [201, 201, 201, 200, 200])
+
+
+def test_peaks_thresholds_are_equal_width_level_sets():
+    # five equal intervals of the function's range on the square, as in the authors' file
+    g = np.linspace(-3, 3, 1001)
+    f = data.peaks_function(g[:, None], g[None, :])
+    lo, hi = f.min(), f.max()
+    np.testing.assert_allclose(data.peaks_thresholds(), lo + (hi - lo) * np.arange(1, 5) / 5,
+                               rtol=1e-14)
+    np.testing.assert_allclose(data.peaks_thresholds(), [-3.62, -0.69, 2.24, 5.17], atol=0.01)
+
+
+def test_peaks_points_are_uniform_within_a_class():
+    # the largest class fills most of the square; its points spread over all four quadrants
+    ds = data.peaks(seed=3, n_train=2000, n_val=5)
+    x = ds.x_train[ds.y_train == 2]
+    quadrants = np.bincount(2 * (x[:, 0] > 0) + (x[:, 1] > 0), minlength=4) / len(x)
+    assert quadrants.min() > 0.15
 
 
 def test_peaks_seed():

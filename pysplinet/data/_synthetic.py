@@ -97,17 +97,17 @@ def peaks_function(x, y):
 def _thresholds():
     grid = np.linspace(*_PEAKS_BOX, PEAKS_GRID_SIZE)
     values = peaks_function(grid[:, None], grid[None, :])
-    probs = np.arange(1, _PEAKS_CLASSES) / _PEAKS_CLASSES
-    return tuple(float(t) for t in np.quantile(values, probs))
+    low, high = float(values.min()), float(values.max())
+    return tuple(low + k * (high - low) / _PEAKS_CLASSES for k in range(1, _PEAKS_CLASSES))
 
 
 def peaks_thresholds():
-    """Class boundaries of the peaks case: the 20/40/60/80 % quantiles of the peaks function.
+    """Class boundaries of the peaks case: five level sets of equal width in function value.
 
-    The quantiles (``np.quantile``, linear interpolation) are taken over the values of
-    :func:`peaks_function` on the ``PEAKS_GRID_SIZE x PEAKS_GRID_SIZE`` grid
-    ``np.linspace(-3, 3, PEAKS_GRID_SIZE)`` in each coordinate, so the five classes cover
-    about a fifth of the square each. They do not depend on any seed.
+    The range ``[min, max]`` of :func:`peaks_function` over the square is taken on the
+    ``PEAKS_GRID_SIZE x PEAKS_GRID_SIZE`` grid ``np.linspace(-3, 3, PEAKS_GRID_SIZE)`` in
+    each coordinate and cut into five equal intervals (about -3.62, -0.69, 2.24, 5.17: the
+    boundaries of the authors' ``features.dat``). They do not depend on any seed.
 
     Returns
     -------
@@ -117,6 +117,30 @@ def peaks_thresholds():
     return np.array(_thresholds())
 
 
+def _classify(x, thresholds):
+    values = peaks_function(x[:, 0], x[:, 1])
+    return np.searchsorted(thresholds, values, side="right").astype(np.int64)
+
+
+def _balanced_points(rng, n, thresholds):
+    """``n`` points uniform in the square, kept in draw order until each class has its
+    quota (``n // 5``, one more for the first ``n % 5`` classes): uniform within each
+    class, balanced across classes."""
+    quota = np.full(_PEAKS_CLASSES, n // _PEAKS_CLASSES)
+    quota[:n % _PEAKS_CLASSES] += 1
+    kept = []
+    while quota.any():
+        x = rng.uniform(*_PEAKS_BOX, size=(4096, 2))
+        labels = _classify(x, thresholds)
+        keep = np.zeros(len(x), dtype=bool)
+        for k in range(_PEAKS_CLASSES):
+            take = np.flatnonzero(labels == k)[:quota[k]]
+            keep[take] = True
+            quota[k] -= take.size
+        kept.append(x[keep])
+    return np.ascontiguousarray(np.concatenate(kept))
+
+
 def peaks(seed=0, n_train=1000, n_val=1000):
     """Five-class classification of points in ``[-3, 3]^2`` (paper, section 4.1.2).
 
@@ -124,7 +148,7 @@ def peaks(seed=0, n_train=1000, n_val=1000):
     ----------
     seed : int, default 0
         Seed of the ``np.random.default_rng`` drawing the points (training set first, then the
-        validation set, both uniform in the square).
+        validation set).
     n_train, n_val : int, default 1000
         Number of training and validation points.
 
@@ -137,9 +161,10 @@ def peaks(seed=0, n_train=1000, n_val=1000):
 
     Notes
     -----
-    The authors' file ``features.dat`` (see :func:`reference_peaks`) uses five level sets of
-    equal width in function value, balanced by keeping 1000 points per class. Here the classes
-    are balanced by area instead (quantile thresholds), so points can be drawn uniformly.
+    As in the authors' ``features.dat`` (see :func:`reference_peaks`), the classes are level
+    sets of equal width in function value, and each set holds the same number of points
+    (uniform within its class): points are drawn uniformly in the square and kept until
+    every class has a fifth of them.
     """
     seed = check_seed(seed)
     n_train = check_count("n_train", n_train)
@@ -147,12 +172,11 @@ def peaks(seed=0, n_train=1000, n_val=1000):
     thresholds = peaks_thresholds()
 
     rng = np.random.default_rng(seed)
-    x_train = rng.uniform(*_PEAKS_BOX, size=(n_train, 2))
-    x_val = rng.uniform(*_PEAKS_BOX, size=(n_val, 2))
+    x_train = _balanced_points(rng, n_train, thresholds)
+    x_val = _balanced_points(rng, n_val, thresholds)
 
     def classify(x):
-        values = peaks_function(x[:, 0], x[:, 1])
-        return np.searchsorted(thresholds, values, side="right").astype(np.int64)
+        return _classify(x, thresholds)
 
     return Dataset(
         name="peaks",
@@ -166,5 +190,6 @@ def peaks(seed=0, n_train=1000, n_val=1000):
         source="synthetic",
         meta={"seed": seed, "box": list(_PEAKS_BOX), "thresholds": thresholds.tolist(),
               "threshold_grid": f"np.linspace(-3, 3, {PEAKS_GRID_SIZE}) per axis, "
-                                "np.quantile at 0.2, 0.4, 0.6, 0.8"},
+                                "five equal intervals of [min, max]",
+              "sampling": "uniform in the square, kept until each class has a fifth"},
     )
