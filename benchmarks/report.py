@@ -113,6 +113,14 @@ def _environment(results):
         f"{', '.join(f'{v:.2f}' for v in results['load_before'])}; after: "
         f"{', '.join(f'{v:.2f}' for v in results['load_after'])}.",
     ]
+    load = max(results["load_before"][0], results["load_after"][0])
+    if env.get("cores") and load > env["cores"]:
+        lines.append(f"- **The machine was shared** (1-minute load average up to {load:.1f} "
+                     f"on {env['cores']} cores). Where the CPU/wall column below is well "
+                     f"under 1 (one thread) other processes took CPU from these "
+                     f"measurements: times are then inflated and noisy, and multi-threaded "
+                     f"libraries, whose threads wait on each other, suffer most. Compare "
+                     f"ratios measured in one run rather than times across runs.")
     for name, note in env.get("reference_notes", {}).items():
         lines.append(f"- {name}: {note}.")
     if results.get("quick"):
