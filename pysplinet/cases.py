@@ -35,9 +35,10 @@ be fitted with ``lam = 1`` on ``[0, 1]``. Its preset therefore uses the time sca
 
 For the homogeneous ReLU, ``lam`` only rescales the initial weights and, under Adam, the
 size of their steps (section 3). The ``peaks`` preset uses ``lam = 3`` with step size
-``3e-2`` and amplitude 0.5: of the settings tried, this reached the highest validation
-accuracy within the paper's 100 epochs (the authors' peaks example integrates up to
-``T = 8``). Indian Pines keeps ``lam = 1`` and the authors' step size ``3e-3``. The
+``3e-2`` and amplitude 1: of 24 settings tried (step size 1e-2 or 3e-2, ``lam`` 1, 3 or 5,
+amplitude 0.5 or 1, batch 20 or 40, two seeds each), this was among the best within the
+paper's 100 epochs, about 95 % validation accuracy at the last epoch and 96 % at the best
+(the authors' peaks example integrates up to ``T = 8``). Indian Pines keeps ``lam = 1`` and the authors' step size ``3e-3``. The
 initial amplitude of ``sine`` is 0.1: with ``lam = 10`` larger random weights made the
 training slower and noisier. All values lie in the ranges of section 4.2.
 
@@ -133,7 +134,7 @@ PRESETS = {
     "peaks": Preset(
         name="peaks", task="classification", width=5, activation="relu", operator="dense",
         opening="dense", closing="identity", loss="cross_entropy", n_inputs=2, n_outputs=5,
-        time_scale=3.0, epochs=100, batch_size=40, lr=3e-2, reg=1e-9, amplitude=0.5),
+        time_scale=3.0, epochs=100, batch_size=40, lr=3e-2, reg=1e-9, amplitude=1.0),
     "indian-pines": Preset(
         name="indian-pines", task="classification", width=None, activation="relu",
         operator={"kind": "conv1d", "kernel_size": 3}, opening="identity", closing="dense",
