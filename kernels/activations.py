@@ -74,13 +74,13 @@ def _sigmoid(a):
 
 @numba.njit(**JIT)
 def activate(act, A, S):
-    """Write ``S = sigma(A)`` for C-contiguous arrays of any shape.
+    """Write ``S = sigma(A)``, for flat (1-D) arrays.
 
-    The loops run over the flattened arrays, so a narrow state (width 4, say) still gives
-    the compiler runs long enough to vectorise.
+    The sweeps pass their (B, m) batches flattened, so a narrow state (width 4, say)
+    still gives the compiler runs long enough to vectorise.
     """
-    a = A.reshape(-1)
-    s = S.reshape(-1)
+    a = A
+    s = S
     if act == IDENTITY:
         for q in range(a.size):
             s[q] = a[q]
@@ -97,15 +97,15 @@ def activate(act, A, S):
 
 @numba.njit(**JIT)
 def slope(act, S, D):
-    """Write ``D = sigma'(a)`` from the values ``S = sigma(a)`` alone (C-contiguous).
+    """Write ``D = sigma'(a)`` from the values ``S = sigma(a)`` alone (flat arrays).
 
     Every activation here has a derivative that is a function of its value:
     identity 1, tanh ``1 - s^2``, ReLU ``1`` where ``s > 0`` (``a > 0``) else 0, sigmoid
     ``s (1 - s)``. So an adjoint sweep that kept the forward sweep's values needs neither
     the pre-activation nor another evaluation of sigma.
     """
-    s = S.reshape(-1)
-    d = D.reshape(-1)
+    s = S
+    d = D
     if act == IDENTITY:
         for q in range(s.size):
             d[q] = 1.0

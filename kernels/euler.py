@@ -28,27 +28,34 @@ from .activations import activate, slope
 from .operators import op_apply, op_apply_transpose, op_param_grad
 
 
+# Inside the layer loops nothing takes a view of an array (a row, a slice, a reshape):
+# each view costs reference counting, which for a narrow network outweighs the arithmetic
+# of a layer. Rows are addressed by index instead, and states are copied.
+
 @numba.njit(**JIT)
-def _gather(coef, first, weights, out):
-    """``out = sum_j weights[j] * coef[first + j]`` (eqs. 14-15)."""
-    # one pass per active set, each over contiguous memory; the sum is formed in the
-    # order j = 0, 1, .., d for every entry, as the NumPy reference forms it
-    out[:] = 0.0
-    for j in range(weights.shape[0]):
-        w = weights[j]
-        row = first + j
-        for p in range(coef.shape[1]):
-            out[p] += w * coef[row, p]
+def _gather(coef, first, weights, i, out):
+    """``out = sum_j weights[i, j] * coef[first[i] + j]`` (eqs. 14-15).
+
+    One pass per active set over contiguous memory; every entry is summed in the order
+    j = 0, 1, .., d, as the NumPy reference sums it.
+    """
+    k0 = first[i]
+    for p in range(out.shape[0]):
+        out[p] = 0.0
+    for j in range(weights.shape[1]):
+        w = weights[i, j]
+        for p in range(out.shape[0]):
+            out[p] += w * coef[k0 + j, p]
 
 
 @numba.njit(**JIT)
-def _scatter(grad_layer, first, weights, grad_coef):
-    """``grad_coef[first + j] += weights[j] * grad_layer`` (eq. 23)."""
-    for j in range(weights.shape[0]):
-        w = weights[j]
-        row = first + j
+def _scatter(grad_layer, first, weights, i, grad_coef):
+    """``grad_coef[first[i] + j] += weights[i, j] * grad_layer`` (eq. 23)."""
+    k0 = first[i]
+    for j in range(weights.shape[1]):
+        w = weights[i, j]
         for p in range(grad_layer.shape[0]):
-            grad_coef[row, p] += w * grad_layer[p]
+            grad_coef[k0 + j, p] += w * grad_layer[p]
 
 
 @numba.njit(**JIT)
@@ -58,6 +65,22 @@ def _preactivation(op, geom, gamma, Wi, bi, X, A):
     for b in range(A.shape[0]):
         for r in range(A.shape[1]):
             A[b, r] += bi[r]
+
+
+@numba.njit(**JIT)
+def _put(Y, out, k):
+    """``out[k] = Y``."""
+    for b in range(Y.shape[0]):
+        for r in range(Y.shape[1]):
+            out[k, b, r] = Y[b, r]
+
+
+@numba.njit(**JIT)
+def _get(src, k, Y):
+    """``Y = src[k]``."""
+    for b in range(Y.shape[0]):
+        for r in range(Y.shape[1]):
+            Y[b, r] = src[k, b, r]
 
 
 @numba.njit(**JIT)
@@ -73,25 +96,27 @@ def euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     n, m = X.shape
     Wi = np.empty(Wc.shape[1])
     bi = np.empty(m)
-    A = np.empty((n, m))
-    S = np.empty((n, m))
+    A_flat = np.empty(n * m)          # flat for the activation, (B, m) views for the rest
+    S_flat = np.empty(n * m)
+    A = A_flat.reshape((n, m))
+    S = S_flat.reshape((n, m))
     hl = h * lam
     store = states.shape[0] > 0
     keep_values = values.shape[0] > 0
     if store:
-        states[0] = X
+        _put(X, states, 0)
     for i in range(i_start, i_stop):
-        _gather(Wc, first[i], weights[i], Wi)
-        _gather(bc, first[i], weights[i], bi)
+        _gather(Wc, first, weights, i, Wi)
+        _gather(bc, first, weights, i, bi)
         _preactivation(op, geom, gamma, Wi, bi, X, A)
-        activate(act, A, S)
+        activate(act, A_flat, S_flat)
         for b in range(n):
             for r in range(m):
                 X[b, r] = X[b, r] + hl * S[b, r]
         if keep_values:
-            values[i - i_start] = S
+            _put(S, values, i - i_start)
         if store:
-            states[i - i_start + 1] = X
+            _put(X, states, i - i_start + 1)
 
 
 @numba.njit(**JIT)
@@ -102,10 +127,10 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     ``x_i`` is read from ``states[i - offset]``. If ``values.shape[0] > 0`` the activation
     values ``sigma(a_i)`` are read from ``values[i - offset]`` (as the forward sweep kept
     them); otherwise the layer is evaluated again on ``x_i``. Both give the same bits,
-    since the values come from the same code either way. On entry ``Z`` holds ``z_{i_stop}``; on
-    exit it holds ``z_{i_start}``. Each layer's gradient is added to ``gW``, ``gb`` (into
-    its d+1 active coefficient sets) and to ``glam[0]``; nothing is zeroed first.
-    Writes ``Z``, ``gW``, ``gb``, ``glam``.
+    since the values come from the same code either way. On entry ``Z`` holds
+    ``z_{i_stop}``; on exit it holds ``z_{i_start}``. Each layer's gradient is added to
+    ``gW``, ``gb`` (into its d+1 active coefficient sets) and to ``glam[0]``; nothing is
+    zeroed first. Writes ``Z``, ``gW``, ``gb``, ``glam``.
     """
     n, m = Z.shape
     Wi = np.empty(Wc.shape[1])
@@ -113,27 +138,32 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     dWi = np.empty(Wc.shape[1])
     dbi = np.empty(m)
     col = np.empty(m)
-    A = np.empty((n, m))
-    S = np.empty((n, m))
-    D = np.empty((n, m))
+    X = np.empty((n, m))
+    A_flat = np.empty(n * m)          # flat for the activation, (B, m) views for the rest
+    S_flat = np.empty(n * m)
+    D_flat = np.empty(n * m)
+    A = A_flat.reshape((n, m))
+    S = S_flat.reshape((n, m))
+    D = D_flat.reshape((n, m))
     G = np.empty((n, m))
     hl = h * lam
     kept = values.shape[0] > 0
     for i in range(i_stop - 1, i_start - 1, -1):
-        X = states[i - offset]
-        _gather(Wc, first[i], weights[i], Wi)
+        _get(states, i - offset, X)
+        _gather(Wc, first, weights, i, Wi)
         if kept:
-            S[:, :] = values[i - offset]
+            _get(values, i - offset, S)
         else:
-            _gather(bc, first[i], weights[i], bi)
+            _gather(bc, first, weights, i, bi)
             _preactivation(op, geom, gamma, Wi, bi, X, A)
-            activate(act, A, S)
-        slope(act, S, D)
+            activate(act, A_flat, S_flat)
+        slope(act, S_flat, D_flat)
 
         # time scale: d x_{i+1} / d lam = h sigma(a_i)
         # (partial sums per column first: independent lanes the compiler can vectorise,
         # then a fixed-order sum over the columns)
-        col[:] = 0.0
+        for r in range(m):
+            col[r] = 0.0
         for b in range(n):
             for r in range(m):
                 col[r] += S[b, r] * Z[b, r]
@@ -149,7 +179,8 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
 
         # layer gradients (eqs. 21-22), summed over the batch
         op_param_grad(op, geom, gamma, X, G, dWi)
-        dbi[:] = 0.0
+        for r in range(m):
+            dbi[r] = 0.0
         for b in range(n):
             for r in range(m):
                 dbi[r] += G[b, r]
@@ -158,5 +189,5 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
         op_apply_transpose(op, geom, gamma, Wi, G, Z)
 
         # add into the active coefficient sets (eq. 23)
-        _scatter(dWi, first[i], weights[i], gW)
-        _scatter(dbi, first[i], weights[i], gb)
+        _scatter(dWi, first, weights, i, gW)
+        _scatter(dbi, first, weights, i, gb)

@@ -28,18 +28,22 @@ DENSE, ANTISYMMETRIC, CONV = 0, 1, 2
 _BLAS_WIDTH = 32
 
 
+# The dense helpers take the m x m matrix flat (row r at W[r m : r m + m]) and index it
+# directly: views made inside the per-layer loop would cost reference counting per layer,
+# which for a narrow network is more than the arithmetic.
+
 @numba.njit(**JIT)
 def _xwt(X, W, A):
     """``A = X W^T``: A[b, r] = sum_c W[r, c] X[b, c]."""
     n, m = X.shape
     if m >= _BLAS_WIDTH:
-        A[:, :] = np.dot(X, W.T)
+        A[:, :] = np.dot(X, W.reshape((m, m)).T)
         return
     for b in range(n):
         for r in range(m):
             acc = 0.0
             for c in range(m):
-                acc += W[r, c] * X[b, c]
+                acc += W[r * m + c] * X[b, c]
             A[b, r] = acc
 
 
@@ -48,13 +52,13 @@ def _add_gw(G, W, Z):
     """``Z += G W``: Z[b, c] += sum_r G[b, r] W[r, c]."""
     n, m = G.shape
     if m >= _BLAS_WIDTH:
-        Z += np.dot(G, W)
+        Z += np.dot(G, W.reshape((m, m)))
         return
     for b in range(n):
         for r in range(m):
             g = G[b, r]
             for c in range(m):
-                Z[b, c] += g * W[r, c]
+                Z[b, c] += g * W[r * m + c]
 
 
 @numba.njit(**JIT)
@@ -62,49 +66,48 @@ def _gtx(G, X, dW):
     """``dW = G^T X``: dW[r, c] = sum_b G[b, r] X[b, c]."""
     n, m = G.shape
     if m >= _BLAS_WIDTH:
-        dW[:, :] = np.dot(G.T, X)
+        dW.reshape((m, m))[:, :] = np.dot(G.T, X)
         return
-    dW[:, :] = 0.0
+    for q in range(m * m):
+        dW[q] = 0.0
     for b in range(n):
         for r in range(m):
             g = G[b, r]
             for c in range(m):
-                dW[r, c] += g * X[b, c]
+                dW[r * m + c] += g * X[b, c]
 
 
 @numba.njit(**JIT)
-def _antisymmetric_matrix(W, gamma):
-    m = W.shape[0]
-    K = np.empty((m, m))
+def _antisymmetric_matrix(W, m, gamma):
+    """The flat matrix ``W - W^T - gamma I``."""
+    K = np.empty(m * m)
     for r in range(m):
         for c in range(m):
-            K[r, c] = W[r, c] - W[c, r]
-        K[r, r] -= gamma
+            K[r * m + c] = W[r * m + c] - W[c * m + r]
+        K[r * m + r] -= gamma
     return K
 
 
 @numba.njit(**JIT)
 def op_apply(op, geom, gamma, theta, X, A):
     """Write ``A = X K(theta)^T``."""
-    m = X.shape[1]
     if op == CONV:
         conv_apply(geom, theta, X, A)
     elif op == DENSE:
-        _xwt(X, theta.reshape((m, m)), A)
+        _xwt(X, theta, A)
     else:
-        _xwt(X, _antisymmetric_matrix(theta.reshape((m, m)), gamma), A)
+        _xwt(X, _antisymmetric_matrix(theta, X.shape[1], gamma), A)
 
 
 @numba.njit(**JIT)
 def op_apply_transpose(op, geom, gamma, theta, G, Z):
     """Add ``G K(theta)`` to ``Z`` (the adjoint action, eq. 18)."""
-    m = G.shape[1]
     if op == CONV:
         conv_add_transpose(geom, theta, G, Z)
     elif op == DENSE:
-        _add_gw(G, theta.reshape((m, m)), Z)
+        _add_gw(G, theta, Z)
     else:
-        _add_gw(G, _antisymmetric_matrix(theta.reshape((m, m)), gamma), Z)
+        _add_gw(G, _antisymmetric_matrix(theta, G.shape[1], gamma), Z)
 
 
 @numba.njit(**JIT)
@@ -119,12 +122,11 @@ def op_param_grad(op, geom, gamma, X, G, dtheta):
         conv_param_grad(geom, X, G, dtheta)
         return
     m = X.shape[1]
-    dW = dtheta.reshape((m, m))
-    _gtx(G, X, dW)
+    _gtx(G, X, dtheta)
     if op == ANTISYMMETRIC:
         for r in range(m):
             for c in range(r + 1, m):
-                d = dW[r, c] - dW[c, r]
-                dW[r, c] = d
-                dW[c, r] = -d
-            dW[r, r] = 0.0
+                d = dtheta[r * m + c] - dtheta[c * m + r]
+                dtheta[r * m + c] = d
+                dtheta[c * m + r] = -d
+            dtheta[r * m + r] = 0.0

@@ -435,7 +435,7 @@ def test_read_only_package_without_home(tmp_path):
              "from pysplinet.activations import activation_id; "
              "assert pysplinet.__file__.startswith(sys.argv[1]), pysplinet.__file__; "
              "assert not os.access(os.path.dirname(k.__file__), os.W_OK); "
-             "A = np.linspace(-3.0, 3.0, 12).reshape(3, 4); S = np.empty_like(A); "
+             "A = np.linspace(-3.0, 3.0, 12); S = np.empty_like(A); "
              "activate(activation_id('tanh'), A, S); "
              "from pysplinet.kernels._config import CACHE_DIR; "
              "assert not CACHE_DIR.startswith(sys.argv[1]), CACHE_DIR; "
@@ -460,7 +460,7 @@ def test_read_only_package_without_home(tmp_path):
     from pysplinet.activations import activation_id
     from pysplinet.kernels.activations import activate
 
-    A = np.linspace(-3.0, 3.0, 12).reshape(3, 4)
+    A = np.linspace(-3.0, 3.0, 12)
     S = np.empty_like(A)
     activate(activation_id("tanh"), A, S)
     assert done.stderr.strip() == S.tobytes().hex()       # same bits as this install
