@@ -166,7 +166,13 @@ def reproduce_command(args):
               f"{summary.failed} failed), {summary.lost} lost", file=sys.stderr)
         if summary.failed or summary.lost:
             status = 1
-        _print_sections(build_report(args.db, args.out, [name]))
+        try:
+            _print_sections(build_report(args.db, args.out, [name]))
+        except KeyboardInterrupt:
+            print(f"pysplinet reproduce: interrupted while writing the report of {name!r}; its "
+                  f"runs are stored in {args.db!r}: run the same command again to resume",
+                  file=sys.stderr)
+            return 130
     print(f"reproduce {args.study} ({profile} profile) finished in "
           f"{time.perf_counter() - start:.1f} s; database {args.db}, report in {args.out}",
           file=sys.stderr)
