@@ -497,6 +497,7 @@ class SpliNet(Network):
 
     def __init__(self, width, n_layers=None, *, degree=2, n_knots=10, step_size=None,
                  final_time=1.0, **kwargs):
+        _positive_int("width", width)
         final_time = _finite_float("final_time", final_time, positive=True)
         if (n_layers is None) == (step_size is None):
             raise ValueError("give exactly one of `n_layers` and `step_size`, got "
@@ -528,6 +529,7 @@ class ODENet(Network):
     architecture = "odenet"
 
     def __init__(self, width, n_layers=None, *, step_size=None, final_time=1.0, **kwargs):
+        _positive_int("width", width)
         final_time = _finite_float("final_time", final_time, positive=True)
         if (n_layers is None) == (step_size is None):
             raise ValueError("give exactly one of `n_layers` and `step_size`, got "

@@ -392,6 +392,19 @@ def test_sigint_stops_a_process_pool_sweep_cleanly(tmp_path):
     _assert_complete_and_correct(db, _sleepy_configs(n, sleep))
 
 
+def test_sigint_stops_long_running_workers_at_once(tmp_path):
+    # runs far longer than the test waits: Ctrl-C must end the workers, not wait for them
+    db = tmp_path / "s.sqlite"
+    proc = _start_sweep(tmp_path, db, 4, workers=2, sleep=120, new_session=True)
+    time.sleep(8)                                     # the pool is up and both runs started
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert _live_processes_in_group(proc.pid) == []
+    assert json.loads(out)["done"] == 0
+    assert _count_rows(db) == 0
+
+
 # -- bad input -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,11 @@ def _load_mat(path, key):
 
 
 def _load_npy(path):
-    return np.load(path, allow_pickle=False)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f"`path` {str(path)!r} is not a readable array file: "
+                         f"{str(err).splitlines()[0]}") from None
 
 
 def _read_source(path):
@@ -117,16 +122,24 @@ def _read_source(path):
 
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as npz:
-            missing = {"cube", "labels"} - set(npz.files)
-            if missing:
-                raise ValueError(
-                    f"`path` {str(path)!r} must hold arrays 'cube' and 'labels', got {npz.files}"
-                )
-            cube, labels = npz["cube"], npz["labels"]
-            extra = {}
-            if "band_index_220" in npz.files:
-                extra["band_index_220"] = npz["band_index_220"].tolist()
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                missing = {"cube", "labels"} - set(npz.files)
+                if missing:
+                    raise ValueError(f"`path` {str(path)!r} must hold arrays 'cube' and "
+                                     f"'labels', got {npz.files}")
+                cube, labels = npz["cube"], npz["labels"]
+                extra = {}
+                if "band_index_220" in npz.files:
+                    extra["band_index_220"] = npz["band_index_220"].tolist()
+        except (OSError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(f"`path` {str(path)!r} is not a readable .npz file: "
+                             f"{str(err).splitlines()[0]}") from None
+        except ValueError as err:
+            if str(err).startswith("`path`"):
+                raise
+            raise ValueError(f"`path` {str(path)!r} is not a readable .npz file (it holds "
+                             f"objects or is damaged; it is never loaded with pickle)") from None
         return cube, labels, f"file {path}", [str(path)], extra
     if suffix not in (".mat", ".npy"):
         raise ValueError(

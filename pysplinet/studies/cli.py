@@ -107,6 +107,23 @@ def _check_db(path, create):
 def _check_out(path):
     if os.path.exists(path) and not os.path.isdir(path):
         raise CLIError(f"--out {path!r} exists and is not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        raise CLIError(f"--out {path!r}: cannot create the folder: {err}") from None
+    if not os.access(path, os.W_OK):
+        raise CLIError(f"--out {path!r}: the folder is not writable")
+
+
+def _indian_pines_missing():
+    """The one-line reason the Indian Pines scene cannot be loaded, or None."""
+    from ..data import DataUnavailableError, indian_pines
+
+    try:
+        indian_pines(n_train=1, n_val=1)
+    except DataUnavailableError as err:
+        return str(err).splitlines()[0]
+    return None
 
 
 def _open_db(path, create):
@@ -143,6 +160,13 @@ def reproduce_command(args):
                    for s in studies]
     _check_out(args.out)
     _open_db(args.db, create=True)
+    if "indian-pines" in studies:
+        missing = _indian_pines_missing()
+        if missing and args.study == "indian-pines":
+            raise CLIError(f"reproduce indian-pines: {missing}")
+        if missing:
+            print(f"# indian-pines: skipped: {missing}", file=sys.stderr)
+            options = [o for o, s in zip(options, studies) if s != "indian-pines"]
 
     start = time.perf_counter()
     status = 0

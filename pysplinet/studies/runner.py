@@ -254,13 +254,15 @@ def _run_processes(run_fn, items, record, lose, workers):
 
 
 def _stop_pool(pool):
-    pool.shutdown(wait=False, cancel_futures=True)
     terminate = getattr(pool, "terminate_workers", None)   # Python >= 3.14
+    # Without that method, stop the running tasks through the pool's process table, taken
+    # before shutdown(): shutdown() empties the table on Python 3.11.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
     if terminate is not None:
         terminate()
     else:
-        # Without that method, stop the running tasks through the pool's process table.
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        for process in processes:
             process.terminate()
     pool.shutdown(wait=True)
 
