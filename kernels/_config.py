@@ -11,7 +11,8 @@ different versions of the sources could overwrite each other's entries. So the k
 cache in a directory of their own named after a digest of all kernel sources and the
 Numba version: any change of any kernel file selects a fresh directory, and equal sources
 share one. The directory is inside ``NUMBA_CACHE_DIR`` when that is set, otherwise
-``__pycache__/numba-<digest>`` beside the kernels when that is writable, else ``pysplinet/numba-<digest>`` in the user's cache directory, else a private
+``__pycache__/numba-<digest>`` beside the kernels when that is writable, else
+``pysplinet/numba-<digest>`` in the user's cache directory, else a private
 temporary directory (a read-only install with ``HOME`` unset still runs, compiling once
 per process).
 """

@@ -38,7 +38,8 @@ size of their steps (section 3). The ``peaks`` preset uses ``lam = 3`` with step
 ``3e-2`` and amplitude 1: of 24 settings tried (step size 1e-2 or 3e-2, ``lam`` 1, 3 or 5,
 amplitude 0.5 or 1, batch 20 or 40, two seeds each), this was among the best within the
 paper's 100 epochs, about 95 % validation accuracy at the last epoch and 96 % at the best
-(the authors' peaks example integrates up to ``T = 8``). Indian Pines keeps ``lam = 1`` and the authors' step size ``3e-3``. The
+(the authors' peaks example integrates up to ``T = 8``). Indian Pines keeps ``lam = 1``
+and the authors' step size ``3e-3``. The
 initial amplitude of ``sine`` is 0.1: with ``lam = 10`` larger random weights made the
 training slower and noisier. All values lie in the ranges of section 4.2.
 

@@ -83,6 +83,18 @@ def steps_from_step_size(final_time, step_size):
     return int(n)
 
 
+def _time_grid(final_time, n_layers, step_size):
+    """``(T, N)`` from ``T`` and exactly one of ``N`` and ``h``, checked."""
+    final_time = _finite_float("final_time", final_time, positive=True)
+    if (n_layers is None) == (step_size is None):
+        raise ValueError("give exactly one of `n_layers` and `step_size`, got "
+                         f"n_layers={n_layers!r}, step_size={step_size!r}")
+    if n_layers is None:
+        n_layers = steps_from_step_size(
+            final_time, _finite_float("step_size", step_size, positive=True))
+    return final_time, _positive_int("n_layers", n_layers)
+
+
 class Network:
     """A discretised ODE network; use :class:`SpliNet`, :class:`ODENet` or :class:`ResNet`.
 
@@ -498,13 +510,7 @@ class SpliNet(Network):
     def __init__(self, width, n_layers=None, *, degree=2, n_knots=10, step_size=None,
                  final_time=1.0, **kwargs):
         _positive_int("width", width)
-        final_time = _finite_float("final_time", final_time, positive=True)
-        if (n_layers is None) == (step_size is None):
-            raise ValueError("give exactly one of `n_layers` and `step_size`, got "
-                             f"n_layers={n_layers!r}, step_size={step_size!r}")
-        if n_layers is None:
-            n_layers = steps_from_step_size(
-                final_time, _finite_float("step_size", step_size, positive=True))
+        final_time, n_layers = _time_grid(final_time, n_layers, step_size)
         from .basis import _check_degree_knots
         _check_degree_knots(degree, n_knots)
         self.degree = int(degree)
@@ -530,14 +536,7 @@ class ODENet(Network):
 
     def __init__(self, width, n_layers=None, *, step_size=None, final_time=1.0, **kwargs):
         _positive_int("width", width)
-        final_time = _finite_float("final_time", final_time, positive=True)
-        if (n_layers is None) == (step_size is None):
-            raise ValueError("give exactly one of `n_layers` and `step_size`, got "
-                             f"n_layers={n_layers!r}, step_size={step_size!r}")
-        if n_layers is None:
-            n_layers = steps_from_step_size(
-                final_time, _finite_float("step_size", step_size, positive=True))
-        n_layers = _positive_int("n_layers", n_layers)
+        final_time, n_layers = _time_grid(final_time, n_layers, step_size)
         super().__init__(width, n_layers, control=PerLayerControl(n_layers),
                          final_time=final_time, **kwargs)
 
@@ -552,7 +551,6 @@ class ResNet(Network):
             if key in kwargs:
                 raise ValueError(f"a ResNet has h = 1 and T = n_layers; `{key}` is not "
                                  f"accepted (use ODENet for another step size)")
-        n_layers = _positive_int("n_layers", n_layers)
         super().__init__(width, n_layers, control=PerLayerControl(n_layers),
                          final_time=float(n_layers), **kwargs)
 

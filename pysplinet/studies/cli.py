@@ -93,26 +93,23 @@ def _check_db(path, create):
         if not os.path.isfile(path):
             raise CLIError(f"--db {path!r}: no such study database")
         return
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise CLIError(f"--db {path!r}: {folder!r} is not a folder")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as err:
-        raise CLIError(f"--db {path!r}: cannot create folder {folder!r}: {err}") from None
-    if not os.access(folder, os.W_OK):
-        raise CLIError(f"--db {path!r}: folder {folder!r} is not writable")
+    _writable_folder("--db", path, os.path.dirname(os.path.abspath(path)))
 
 
 def _check_out(path):
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise CLIError(f"--out {path!r} exists and is not a folder")
+    _writable_folder("--out", path, path)
+
+
+def _writable_folder(flag, path, folder):
+    """Create ``folder`` if needed; a CLIError naming ``flag`` unless it is writable."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise CLIError(f"{flag} {path!r}: {folder!r} exists and is not a folder")
     try:
-        os.makedirs(path, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
     except OSError as err:
-        raise CLIError(f"--out {path!r}: cannot create the folder: {err}") from None
-    if not os.access(path, os.W_OK):
-        raise CLIError(f"--out {path!r}: the folder is not writable")
+        raise CLIError(f"{flag} {path!r}: cannot create folder {folder!r}: {err}") from None
+    if not os.access(folder, os.W_OK):
+        raise CLIError(f"{flag} {path!r}: folder {folder!r} is not writable")
 
 
 def _indian_pines_missing():
