@@ -107,9 +107,9 @@ def interleaved_medians(fns, budget, min_rounds, max_rounds, block=0.05):
     its block size: as many consecutive calls as fit in ``block`` seconds, at least
     one). Then rounds run one block of every callable, until ``min_rounds`` rounds are
     done and ``budget`` seconds have passed (or ``max_rounds``). Blocks keep the caches
-    as warm as they are in a loop of calls (a training loop); taking turns spreads a change in the machine's
-    load over all the callables. The first call of a block of three or more is not
-    counted: it finds the caches as the previous callable left them.
+    as warm as they are in a loop of calls (a training loop); taking turns spreads a
+    change in the machine's load over all the callables. The first call of a block of
+    three or more is not counted: it finds the caches as the previous callable left them.
 
     Returns
     -------
