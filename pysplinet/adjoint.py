@@ -12,17 +12,20 @@ order in which their gradients are added never depend on the number of threads.
 """
 
 import functools
+import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba.core import config as numba_config
 
 from . import reference
+from .losses import loss_value_and_grad
 from .checkpointing import Adjoint, Advance, Free, Restore, Store, revolve
 
-__all__ = ["SweepSpec", "NumbaSweeps", "NumpySweeps", "sweep_value_and_grad",
+__all__ = ["SweepSpec", "Head", "NumbaSweeps", "NumpySweeps", "sweep_value_and_grad",
            "snapshots_for"]
 
 
@@ -53,6 +56,33 @@ class SweepSpec:
         return self.first.shape[0]
 
 
+class Head(NamedTuple):
+    """The closing layer and the loss that follow the last layer (eq. 17).
+
+    Attributes
+    ----------
+    closing : {"mean", "identity", "dense"}
+    loss : {"mse", "cross_entropy"}
+    Wo, bo : ndarray
+        The dense closing's weights (k, m) and bias (k,); empty for the other closings.
+    y : ndarray
+        Targets (B, k) of the mean squared error; empty (0, 0) for the cross-entropy.
+    labels : ndarray
+        Integer class labels (B,) of the cross-entropy; empty for the mean squared error.
+    """
+
+    closing: str
+    loss: str
+    Wo: np.ndarray
+    bo: np.ndarray
+    y: np.ndarray
+    labels: np.ndarray
+
+
+_CLOSING_IDS = {"mean": 0, "identity": 1, "dense": 2}
+_LOSS_IDS = {"mse": 0, "cross_entropy": 1}
+
+
 class _Buffers:
     """Reuse of the large state buffers between calls.
 
@@ -64,12 +94,16 @@ class _Buffers:
     """
 
     limit = 64 * 2**20
+    #: below this many bytes the allocator's own free lists are as fast
+    small = 2**16
 
     def __init__(self):
         self._free = {}
         self._lock = threading.Lock()
 
     def take(self, shape):
+        if math.prod(shape) * 8 < self.small:
+            return np.empty(shape)
         with self._lock:
             stack = self._free.get(shape)
             if stack:
@@ -77,7 +111,7 @@ class _Buffers:
         return np.empty(shape)
 
     def give(self, array):
-        if array is not None and array.nbytes <= self.limit:
+        if array is not None and self.small <= array.nbytes <= self.limit:
             with self._lock:
                 self._free.setdefault(array.shape, []).append(array)
 
@@ -103,6 +137,24 @@ class NumpySweeps:
         reference.adjoint(self.spec, Wc, bc, lam, states, offset, i_start, i_stop,
                           Z, gW, gb, glam)
 
+    @staticmethod
+    def close(head, X):
+        return reference.close(head.closing, head.Wo, head.bo, X)
+
+    @staticmethod
+    def output_loss(head, O):
+        return loss_value_and_grad(head.loss, O, head.labels if head.loss == "cross_entropy"
+                                   else head.y)[0]
+
+    @staticmethod
+    def head_value_and_grad(head, X):
+        """``(loss, z_N, gWo, gbo)`` of the final states ``X``; the closing's gradients
+        are None unless it is dense."""
+        O = reference.close(head.closing, head.Wo, head.bo, X)
+        value, go = loss_value_and_grad(
+            head.loss, O, head.labels if head.loss == "cross_entropy" else head.y)
+        return (value,) + reference.close_adjoint(head.closing, head.Wo, X, go)
+
 
 class NumbaSweeps:
     """Compiled back end: each call runs its whole range of layers inside one kernel.
@@ -115,8 +167,11 @@ class NumbaSweeps:
     keeps_values = True
 
     def __init__(self, spec):
-        from .kernels import euler        # compiled (or loaded from cache) on first use
+        # compiled (or loaded from cache) on first use
+        from .kernels import euler, evaluate, head
         self._euler = euler
+        self._evaluate = evaluate
+        self._head = head
         self.spec = spec
         self.buffers = _Buffers()
         op = spec.operator
@@ -142,6 +197,54 @@ class NumbaSweeps:
                                   s.h, float(lam), i_start, i_stop, states,
                                   np.empty((0,) + Z.shape) if values is None else values,
                                   offset, Z, self._flat(gW), gb, glam)
+
+    def close(self, head, X):
+        O = np.empty((X.shape[0], self._n_outputs(head, X)))
+        self._head.close(_CLOSING_IDS[head.closing], head.Wo, head.bo, X, O)
+        return O
+
+    def output_loss(self, head, O):
+        return self._head.loss_value_and_grad(_LOSS_IDS[head.loss], O, head.y, head.labels,
+                                              np.empty(O.shape))
+
+    @staticmethod
+    def _n_outputs(head, X):
+        return {"mean": 1, "identity": X.shape[1]}.get(head.closing, head.Wo.shape[0])
+
+    def head_value_and_grad(self, head, X):
+        """``(loss, z_N, gWo, gbo)`` of the final states ``X``; the closing's gradients
+        are None unless it is dense."""
+        Z = np.empty(X.shape)
+        gWo, gbo = np.empty(head.Wo.shape), np.empty(head.bo.shape)
+        value = self._head.head_value_and_grad(
+            _CLOSING_IDS[head.closing], _LOSS_IDS[head.loss], head.Wo, head.bo, head.y,
+            head.labels, X, Z, gWo, gbo)
+        if head.closing != "dense":
+            gWo = gbo = None
+        return value, Z, gWo, gbo
+
+    def value_and_grad_stored(self, Wc, bc, lam, x0, head):
+        """Store-everything evaluation of all pieces in one compiled call
+        (:func:`pysplinet.kernels.evaluate.value_and_grad_stored`); same results as
+        :func:`sweep_value_and_grad` with ``snapshots=None``."""
+        s = self.spec
+        n = s.n_layers
+        size = x0.size
+        state_buf = self.buffers.take(((n + 1) * size,))
+        value_buf = self.buffers.take((n * size,))
+        gW, gb, glam = np.empty(Wc.shape), np.empty(bc.shape), np.empty(1)
+        gWo, gbo = np.empty(head.Wo.shape), np.empty(head.bo.shape)
+        z0 = np.empty(x0.shape)
+        value = self._evaluate.value_and_grad_stored(
+            *self._op, self._flat(Wc), bc, s.first, s.weights, s.h, float(lam), x0,
+            piece_size(x0.shape[1]),
+            _CLOSING_IDS[head.closing], _LOSS_IDS[head.loss], head.Wo, head.bo, head.y,
+            head.labels, state_buf, value_buf, self._flat(gW), gb, glam, gWo, gbo, z0)
+        self.buffers.give(state_buf)
+        self.buffers.give(value_buf)
+        if head.closing != "dense":
+            gWo = gbo = None
+        return value, gW, gb, glam[0], z0, gWo, gbo
 
 
 def snapshots_for(checkpoints, memory_budget, n_layers, state_bytes):
@@ -185,9 +288,18 @@ def snapshots_for(checkpoints, memory_budget, n_layers, state_bytes):
     return int(checkpoints)
 
 
-#: samples per piece of the batch; pieces run independently (in parallel when threads > 1)
-#: and their gradients are added in piece order, so results never depend on the threads
-PIECE = 32
+#: samples per piece of the batch for states narrower than :data:`WIDE` (and from that
+#: width on); pieces run independently (in parallel when threads > 1) and their gradients
+#: are added in piece order, so results never depend on the threads
+PIECE, WIDE_PIECE = 32, 128
+#: from this width on the dense products go to BLAS, which is faster on longer products
+WIDE = 32
+
+
+def piece_size(width):
+    """Samples per piece of the batch: :data:`PIECE` for a narrow state, :data:`WIDE_PIECE`
+    for a wide one. A function of the width alone, never of the number of threads."""
+    return WIDE_PIECE if width >= WIDE else PIECE
 
 
 def _store_everything(sweeps, Wc, bc, lam, x0, gW, gb, glam):
@@ -261,14 +373,15 @@ def default_threads():
     return max(1, int(numba_config.NUMBA_NUM_THREADS))
 
 
-def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None, threads=None):
-    """Loss and gradients of the ODE part of a network.
+def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=None):
+    """Loss and gradients of the ODE part of a network and its head.
 
-    The batch is cut into pieces of :data:`PIECE` samples. Each piece runs its own forward
-    sweep and adjoint sweep (the compiled kernels release the GIL, so pieces run in
+    The batch is cut into pieces of :func:`piece_size` samples. Each piece runs its own
+    forward sweep and adjoint sweep (the compiled kernels release the GIL, so pieces run in
     parallel on ``threads`` threads); the closing layer and loss see the whole batch; the
     pieces' gradients are added in piece order. The result is the same bits for any
-    number of threads.
+    number of threads. When all states are stored and the pieces run one after another,
+    a back end that can (:class:`NumbaSweeps`) does all of it in one compiled call.
 
     Parameters
     ----------
@@ -279,8 +392,8 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None, thre
         Time scale.
     x0 : ndarray, (B, m)
         Initial state (after the opening layer); not modified.
-    terminal : callable
-        ``terminal(x_N) -> (loss, z_N)``: the closing layer and loss (eq. 17).
+    head : Head
+        The closing layer and loss (eq. 17).
     snapshots : None or int
         None stores all states; an integer runs the binomial checkpoint schedule.
     threads : int, optional
@@ -288,10 +401,17 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None, thre
 
     Returns
     -------
-    loss, gW, gb, glam, z0
+    loss, gW, gb, glam, z0, gWo, gbo
+        ``gWo``, ``gbo``: the closing's gradients, None unless it is dense.
     """
     batch = x0.shape[0]
-    pieces = [slice(a, min(a + PIECE, batch)) for a in range(0, batch, PIECE)]
+    piece = piece_size(x0.shape[1])
+    threads = default_threads() if threads is None else threads
+    if (snapshots is None and hasattr(sweeps, "value_and_grad_stored")
+            and (threads == 1 or batch <= piece)):
+        return sweeps.value_and_grad_stored(Wc, bc, lam, x0, head)
+
+    pieces = [slice(a, min(a + piece, batch)) for a in range(0, batch, piece)]
     grads = [(np.zeros_like(Wc), np.zeros_like(bc), np.zeros(1)) for _ in pieces]
     if snapshots is None:
         drivers = [_store_everything(sweeps, Wc, bc, lam, x0[p], *g)
@@ -299,7 +419,6 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None, thre
     else:
         drivers = [_checkpointed(sweeps, Wc, bc, lam, x0[p], *g, snapshots)
                    for p, g in zip(pieces, grads)]
-    threads = default_threads() if threads is None else threads
     if threads > 1 and len(pieces) > 1:
         run = _pool(min(threads, len(pieces))).map
     else:
@@ -307,11 +426,11 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None, thre
 
     # forward sweeps up to x_N, then the loss on the whole batch, then the adjoint sweeps
     if len(pieces) == 1:
-        loss, Z = terminal(next(drivers[0]))
+        loss, Z, gWo, gbo = sweeps.head_value_and_grad(head, next(drivers[0]))
         z0 = _finish(drivers[0], Z)
     else:
         x_n = np.concatenate(list(run(next, drivers)))
-        loss, Z = terminal(x_n)
+        loss, Z, gWo, gbo = sweeps.head_value_and_grad(head, x_n)
         z0 = np.concatenate(list(run(_finish, drivers, [Z[p] for p in pieces])))
 
     gW, gb, glam = grads[0]
@@ -319,4 +438,4 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, terminal, snapshots=None, thre
         gW += more[0]
         gb += more[1]
         glam += more[2]
-    return loss, gW, gb, glam[0], z0
+    return loss, gW, gb, glam[0], z0, gWo, gbo

@@ -31,9 +31,10 @@ import math
 import numpy as np
 
 from .activations import ACTIVATIONS, activation_id
-from .adjoint import NumbaSweeps, NumpySweeps, SweepSpec, snapshots_for, sweep_value_and_grad
+from .adjoint import (Head, NumbaSweeps, NumpySweeps, SweepSpec, snapshots_for,
+                      sweep_value_and_grad)
 from .controls import PerLayerControl, SplineControl
-from .losses import LOSSES, loss_value_and_grad
+from .losses import LOSSES
 
 __all__ = ["Network", "SpliNet", "ODENet", "ResNet", "network_from_config"]
 
@@ -283,19 +284,24 @@ class Network:
         if not isinstance(params, dict):
             raise ValueError(f"`params` must be a dict of arrays, got {type(params).__name__}")
         shapes = self.param_shapes()
-        missing = sorted(set(shapes) - set(params))
-        extra = sorted(set(params) - set(shapes))
-        if missing or extra:
+        if params.keys() != shapes.keys():
+            missing = sorted(set(shapes) - set(params))
+            extra = sorted(set(params) - set(shapes))
             raise ValueError(f"`params` keys do not match this network: missing {missing}, "
                              f"unexpected {extra}; expected {sorted(shapes)}")
         out = {}
         for k, shape in shapes.items():
-            a = np.asarray(params[k])
-            if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
-                raise ValueError(f"`params[{k!r}]` must hold real numbers, got dtype {a.dtype}")
-            if a.shape != shape:
-                raise ValueError(f"`params[{k!r}]` must have shape {shape}, got {a.shape}")
-            a = np.asarray(a, dtype=np.float64, order="C")     # keeps 0-d arrays 0-d
+            a = params[k]
+            if not (type(a) is np.ndarray and a.dtype == np.float64
+                    and a.flags.c_contiguous and a.shape == shape):
+                a = np.asarray(a)
+                if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
+                    raise ValueError(f"`params[{k!r}]` must hold real numbers, "
+                                     f"got dtype {a.dtype}")
+                if a.shape != shape:
+                    raise ValueError(f"`params[{k!r}]` must have shape {shape}, "
+                                     f"got {a.shape}")
+                a = np.asarray(a, dtype=np.float64, order="C")     # keeps 0-d arrays 0-d
             if not _all_finite(a):
                 raise ValueError(f"`params[{k!r}]` contains NaN or inf")
             out[k] = a
@@ -353,8 +359,9 @@ class Network:
         if self.opening == "identity":
             return x.copy()
         if self.opening == "replicate":
-            cols = np.arange(self.width) % self.n_inputs
-            return np.ascontiguousarray(x[:, cols])
+            if self.n_inputs == 1:
+                return np.repeat(x, self.width, axis=1)
+            return np.ascontiguousarray(x[:, np.arange(self.width) % self.n_inputs])
         return np.ascontiguousarray(x @ p["opening.W"].T + p["opening.b"])
 
     def _open_adjoint(self, p, x, z0, grads):
@@ -372,22 +379,18 @@ class Network:
         grads["opening.b"] = z0.sum(axis=0)
         return z0 @ p["opening.W"]
 
-    def _close(self, p, xN):
-        if self.closing == "mean":
-            return np.add.reduce(xN, axis=1, keepdims=True) * (1.0 / self.width)
-        if self.closing == "identity":
-            return xN.copy()
-        return xN @ p["closing.W"].T + p["closing.b"]
-
-    def _close_adjoint(self, p, xN, go, grads):
-        """Add the closing's parameter gradients to ``grads``; return z_N = dloss/dx_N."""
-        if self.closing == "mean":
-            return np.repeat(go * (1.0 / self.width), self.width, axis=1)
-        if self.closing == "identity":
-            return go.copy()
-        grads["closing.W"] = go.T @ xN
-        grads["closing.b"] = go.sum(axis=0)
-        return np.ascontiguousarray(go @ p["closing.W"])
+    def _head(self, p, y=None):
+        """The closing and loss as the back ends take them (``y`` validated, or None when
+        only the output is wanted)."""
+        dense = self.closing == "dense"
+        empty = np.empty((0, 0))
+        Wo = p["closing.W"] if dense else empty
+        bo = p["closing.b"] if dense else np.empty(0)
+        labels = np.empty(0, dtype=np.int64)
+        if y is not None and self.loss_name == "cross_entropy":
+            labels = y
+        return Head(self.closing, self.loss_name, Wo, bo,
+                    empty if y is None or self.loss_name == "cross_entropy" else y, labels)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -407,7 +410,7 @@ class Network:
                 stop = min(start + _TABLE_CHUNK, n)
                 self._make_sweeps(start, stop).forward(p["W"], p["b"], lam, X, 0,
                                                        stop - start)
-        return self._close(p, X)
+        return self._sweeps.close(self._head(p), X)
 
     def trajectory(self, params, x):
         """All states ``x_0 .. x_N``, shape (N + 1, B, m)."""
@@ -423,7 +426,17 @@ class Network:
         x_ok = self._check_x(x)
         y_ok = self._check_y(y, x_ok.shape[0])
         o = self.predict(params, x_ok)
-        return loss_value_and_grad(self.loss_name, o, y_ok)[0]
+        return self.output_loss(params, o, y_ok)
+
+    def output_loss(self, params, o, y):
+        """The data loss of network outputs ``o`` (what :meth:`predict` returned) against
+        ``y``; the same number :meth:`loss` and :meth:`value_and_grad` give."""
+        p = self.check_params(params)
+        o = np.ascontiguousarray(o, dtype=np.float64)
+        if o.ndim != 2 or o.shape[1] != self.n_outputs:
+            raise ValueError(f"`o` must have shape (batch, {self.n_outputs}), got {o.shape}")
+        return float(self._sweeps.output_loss(self._head(p, self._check_y(y, o.shape[0])),
+                                              o))
 
     def value_and_grad(self, params, x, y, *, checkpoints=None, memory_budget=None,
                        return_input_grad=False, threads=None):
@@ -445,9 +458,9 @@ class Network:
         return_input_grad : bool
             Also return ``dloss/dx``.
         threads : int, optional
-            Threads for the pieces of a large batch (32 samples each); default Numba's
-            thread count (``NUMBA_NUM_THREADS``). The result is the same bits for any
-            number of threads.
+            Threads for the pieces of a large batch (32 samples each below width 32, else
+            128); default Numba's thread count (``NUMBA_NUM_THREADS``). The result is the
+            same bits for any number of threads.
 
         Returns
         -------
@@ -466,20 +479,15 @@ class Network:
                                     or not isinstance(threads, (int, np.integer))
                                     or threads < 1):
             raise ValueError(f"`threads` must be None or an integer >= 1, got {threads!r}")
-        grads = {}
-
-        def terminal(xN):
-            o = self._close(p, xN)
-            value, go = loss_value_and_grad(self.loss_name, o, y)
-            return value, self._close_adjoint(p, xN, go, grads)     # eq. 17
-
         x0 = self._open(p, x)
-        value, gW, gb, glam, z0 = sweep_value_and_grad(
-            self._sweeps, p["W"], p["b"], self._lam(p), x0, terminal, s, threads)
-        grads["W"] = gW
-        grads["b"] = gb
+        value, gW, gb, glam, z0, gWo, gbo = sweep_value_and_grad(
+            self._sweeps, p["W"], p["b"], self._lam(p), x0, self._head(p, y), s, threads)
+        grads = {"W": gW, "b": gb}
         if self.learn_time_scale:
             grads["lam"] = np.array(glam)
+        if self.closing == "dense":
+            grads["closing.W"] = gWo
+            grads["closing.b"] = gbo
         gx = self._open_adjoint(p, x, z0, grads)
         grads = {k: grads[k] for k in p}
         if return_input_grad:

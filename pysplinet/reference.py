@@ -13,7 +13,7 @@ import numpy as np
 
 from .activations import dsigma, sigma
 
-__all__ = ["forward", "adjoint"]
+__all__ = ["forward", "adjoint", "close", "close_adjoint"]
 
 
 def _layer_controls(spec, Wc, bc, i):
@@ -74,3 +74,23 @@ def adjoint(spec, Wc, bc, lam, states, offset, i_start, i_stop, Z, gW, gb, glam)
         for j, B in enumerate(spec.weights[i]):
             gW[k0 + j] += B * dW
             gb[k0 + j] += B * db
+
+
+def close(closing, Wo, bo, X):
+    """The network output ``o`` of the final states ``X`` (B, m): ``"mean"`` (one output,
+    the mean over the width), ``"identity"`` or ``"dense"`` (``X Wo^T + bo``)."""
+    if closing == "mean":
+        return np.add.reduce(X, axis=1, keepdims=True) * (1.0 / X.shape[1])
+    if closing == "identity":
+        return X.copy()
+    return X @ Wo.T + bo
+
+
+def close_adjoint(closing, Wo, X, go):
+    """``(z_N, gWo, gbo)`` from ``go = dloss/do`` (eq. 17); the closing's gradients are
+    None unless it is dense."""
+    if closing == "mean":
+        return np.repeat(go * (1.0 / X.shape[1]), X.shape[1], axis=1), None, None
+    if closing == "identity":
+        return go.copy(), None, None
+    return np.ascontiguousarray(go @ Wo), go.T @ X, go.sum(axis=0)

@@ -22,7 +22,6 @@ import numpy as np
 from tqdm import tqdm
 
 from .data._dataset import check_count, check_real, check_seed
-from .losses import loss_value_and_grad
 from .optim import Adam, _first_non_finite, add_tikhonov
 
 __all__ = ["HISTORY_KEYS", "TrainResult", "objective", "train", "validation_metric"]
@@ -352,7 +351,7 @@ def train(
             # validation
             with np.errstate(over="ignore", invalid="ignore"):
                 out = net.predict(params, x_val)
-                val_loss = loss_value_and_grad(loss_name, out, y_val)[0]
+                val_loss = net.output_loss(params, out, y_val)
                 val_metric = validation_metric(task, out, y_val)
             record = {
                 "epoch": epoch,

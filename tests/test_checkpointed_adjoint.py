@@ -138,14 +138,27 @@ def test_deep_forward_pass_in_pieces_matches_the_one_piece_sweep(monkeypatch):
     assert np.array_equal(whole, pieces)
 
 
-@pytest.mark.parametrize("checkpoints", [None, 4])
-def test_large_batches_give_the_same_bits_for_any_thread_count(checkpoints):
-    rng = np.random.default_rng(8)
-    net = ps.SpliNet(6, 30, degree=2, n_knots=5, opening="dense", n_inputs=2,
+def _large_batch_case(kind, rng):
+    if kind == "narrow":
+        # pieces of 32: four pieces, one short
+        net = ps.SpliNet(6, 30, degree=2, n_knots=5, opening="dense", n_inputs=2,
+                         learn_time_scale=True)
+        x = rng.uniform(-1, 1, (101, 2))
+        return net, net.init_params(rng), x, rng.uniform(-1, 1, (101, 1))
+    # width 40 (products in BLAS), pieces of 128: three pieces, one short; dense closing
+    net = ps.SpliNet(40, 12, degree=2, n_knots=3, opening="dense", n_inputs=3,
+                     closing="dense", n_outputs=4, loss="cross_entropy",
                      learn_time_scale=True)
-    params = net.init_params(rng)
-    x = rng.uniform(-1, 1, (101, 2))                  # four pieces of the batch, one short
-    y = rng.uniform(-1, 1, (101, 1))
+    x = rng.uniform(-1, 1, (300, 3))
+    return net, net.init_params(rng), x, rng.integers(0, 4, 300)
+
+
+@pytest.mark.parametrize("kind", ["narrow", "wide"])
+@pytest.mark.parametrize("checkpoints", [None, 4])
+def test_large_batches_give_the_same_bits_for_any_thread_count(checkpoints, kind):
+    # threads=1 with every state stored runs as one compiled call; the other ways run
+    # the pieces from Python, on threads or by the checkpoint schedule
+    net, params, x, y = _large_batch_case(kind, np.random.default_rng(8))
     runs = [net.value_and_grad(params, x, y, checkpoints=checkpoints, threads=t,
                                return_input_grad=True) for t in (1, 2, 3)]
     for loss, grads, dx in runs[1:]:
@@ -155,6 +168,9 @@ def test_large_batches_give_the_same_bits_for_any_thread_count(checkpoints):
             assert np.array_equal(grads[k], runs[0][1][k])
     # and checkpointing still changes nothing
     loss, grads = net.value_and_grad(params, x, y, threads=2)
+    assert loss == runs[0][0]
+    assert all(np.array_equal(grads[k], runs[0][1][k]) for k in grads)
+    loss, grads = net.value_and_grad(params, x, y, threads=1)
     assert loss == runs[0][0]
     assert all(np.array_equal(grads[k], runs[0][1][k]) for k in grads)
 

@@ -9,7 +9,7 @@ import pytest
 
 import pysplinet as ps
 import pysplinet.reference
-from pysplinet.kernels import euler
+from pysplinet.kernels import euler, evaluate
 
 import network_cases as cases
 
@@ -159,6 +159,7 @@ def test_bad_data_is_refused_before_any_work(kind, backend, monkeypatch):
         raise AssertionError("a sweep ran before the input was checked")
 
     for mod, names in ((euler, ("euler_forward", "euler_adjoint")),
+                       (evaluate, ("value_and_grad_stored",)),
                        (pysplinet.reference, ("forward", "adjoint"))):
         for name in names:
             monkeypatch.setattr(mod, name, no_work)
