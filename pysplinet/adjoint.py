@@ -237,7 +237,7 @@ class NumbaSweeps:
         z0 = np.empty(x0.shape)
         value = self._evaluate.value_and_grad_stored(
             *self._op, self._flat(Wc), bc, s.first, s.weights, s.h, float(lam), x0,
-            piece_size(x0.shape[1]),
+            piece_size(s.operator, x0.shape[1]),
             _CLOSING_IDS[head.closing], _LOSS_IDS[head.loss], head.Wo, head.bo, head.y,
             head.labels, state_buf, value_buf, self._flat(gW), gb, glam, gWo, gbo, z0)
         self.buffers.give(state_buf)
@@ -288,18 +288,20 @@ def snapshots_for(checkpoints, memory_budget, n_layers, state_bytes):
     return int(checkpoints)
 
 
-#: samples per piece of the batch for states narrower than :data:`WIDE` (and from that
-#: width on); pieces run independently (in parallel when threads > 1) and their gradients
-#: are added in piece order, so results never depend on the threads
+#: samples per piece of the batch, and per piece of a wide matrix-product network (see
+#: :func:`piece_size`); pieces run independently (in parallel when threads > 1) and their
+#: gradients are added in piece order, so results never depend on the threads
 PIECE, WIDE_PIECE = 32, 128
-#: from this width on the dense products go to BLAS, which is faster on longer products
+#: the width from which the dense products go to BLAS
 WIDE = 32
 
 
-def piece_size(width):
-    """Samples per piece of the batch: :data:`PIECE` for a narrow state, :data:`WIDE_PIECE`
-    for a wide one. A function of the width alone, never of the number of threads."""
-    return WIDE_PIECE if width >= WIDE else PIECE
+def piece_size(operator, width):
+    """Samples per piece of the batch: :data:`WIDE_PIECE` when the operator runs as BLAS
+    matrix products (dense or antisymmetric, width at least :data:`WIDE`), whose speed
+    grows with the length of the products, else :data:`PIECE`. Depends on the network
+    alone, never on the number of threads."""
+    return WIDE_PIECE if operator.matrix_products and width >= WIDE else PIECE
 
 
 def _store_everything(sweeps, Wc, bc, lam, x0, gW, gb, glam):
@@ -405,7 +407,7 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=
         ``gWo``, ``gbo``: the closing's gradients, None unless it is dense.
     """
     batch = x0.shape[0]
-    piece = piece_size(x0.shape[1])
+    piece = piece_size(sweeps.spec.operator, x0.shape[1])
     threads = default_threads() if threads is None else threads
     if (snapshots is None and hasattr(sweeps, "value_and_grad_stored")
             and (threads == 1 or batch <= piece)):

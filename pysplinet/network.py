@@ -458,9 +458,9 @@ class Network:
         return_input_grad : bool
             Also return ``dloss/dx``.
         threads : int, optional
-            Threads for the pieces of a large batch (32 samples each below width 32, else
-            128); default Numba's thread count (``NUMBA_NUM_THREADS``). The result is the
-            same bits for any number of threads.
+            Threads for the pieces of a large batch (32 samples each; 128 for dense or
+            antisymmetric networks of width 32 and more); default Numba's thread count
+            (``NUMBA_NUM_THREADS``). The result is the same bits for any number of threads.
 
         Returns
         -------

@@ -28,6 +28,9 @@ class Operator:
     name = None
     kernel_id = None
     gamma = 0.0
+    #: the kernels evaluate the operator as matrix products, in BLAS from width 32 on,
+    #: where longer products (more samples per piece of the batch) run faster
+    matrix_products = False
 
     def __init__(self, width):
         self.width = width
@@ -75,6 +78,7 @@ class Dense(Operator):
 
     name = "dense"
     kernel_id = 0
+    matrix_products = True
 
     @property
     def coef_shape(self):
