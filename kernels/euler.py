@@ -28,9 +28,15 @@ from .activations import activate, slope
 from .operators import op_apply, op_apply_transpose, op_param_grad
 
 
-# Inside the layer loops nothing takes a view of an array (a row, a slice, a reshape):
-# each view costs reference counting, which for a narrow network outweighs the arithmetic
-# of a layer. Rows are addressed by index instead, and states are copied.
+# A narrow state (a few dozen numbers) is cheaper to copy than to view: a view of a row
+# or a stored state costs reference counting, which for a narrow network outweighs the
+# arithmetic of a layer. So below VIEW_SIZE entries per state the layer loops address rows
+# by index and copy states in and out of the stores; from VIEW_SIZE on they read and
+# write the stored states and activation values in place through views, which saves a
+# pass over memory per copy. Either way every layer runs the same arithmetic in the same
+# order, so the results are the same bits.
+VIEW_SIZE = 512
+
 
 @numba.njit(**JIT)
 def _gather(coef, first, weights, i, out):
@@ -103,20 +109,34 @@ def euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     hl = h * lam
     store = states.shape[0] > 0
     keep_values = values.shape[0] > 0
+    in_place = store and n * m >= VIEW_SIZE      # work inside the stores (see VIEW_SIZE)
     if store:
         _put(X, states, 0)
+    Xi = X                            # x_i: X itself, or its slot in the stores
     for i in range(i_start, i_stop):
+        k = i - i_start
         _gather(Wc, first, weights, i, Wi)
         _gather(bc, first, weights, i, bi)
-        _preactivation(op, geom, gamma, Wi, bi, X, A)
-        activate(act, A_flat, S_flat)
-        for b in range(n):
-            for r in range(m):
-                X[b, r] = X[b, r] + hl * S[b, r]
-        if keep_values:
-            _put(S, values, i - i_start)
-        if store:
-            _put(X, states, i - i_start + 1)
+        _preactivation(op, geom, gamma, Wi, bi, Xi, A)
+        if in_place:
+            Si = values[k] if keep_values else S
+            activate(act, A_flat, Si.reshape(n * m))
+            Xnext = states[k + 1]
+            for b in range(n):
+                for r in range(m):
+                    Xnext[b, r] = Xi[b, r] + hl * Si[b, r]
+            Xi = Xnext
+        else:
+            activate(act, A_flat, S_flat)
+            for b in range(n):
+                for r in range(m):
+                    X[b, r] = X[b, r] + hl * S[b, r]
+            if keep_values:
+                _put(S, values, k)
+            if store:
+                _put(X, states, k + 1)
+    if in_place and i_stop > i_start:
+        _get(states, i_stop - i_start, X)
 
 
 @numba.njit(**JIT)
@@ -138,52 +158,60 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     dWi = np.empty(Wc.shape[1])
     dbi = np.empty(m)
     col = np.empty(m)
-    X = np.empty((n, m))
+    X_copy = np.empty((n, m))
     A_flat = np.empty(n * m)          # flat for the activation, (B, m) views for the rest
     S_flat = np.empty(n * m)
     D_flat = np.empty(n * m)
     A = A_flat.reshape((n, m))
-    S = S_flat.reshape((n, m))
+    S_copy = S_flat.reshape((n, m))
     D = D_flat.reshape((n, m))
     G = np.empty((n, m))
     hl = h * lam
     kept = values.shape[0] > 0
+    in_place = n * m >= VIEW_SIZE     # read the stores through views (see VIEW_SIZE)
     for i in range(i_stop - 1, i_start - 1, -1):
-        _get(states, i - offset, X)
-        _gather(Wc, first, weights, i, Wi)
-        if kept:
-            _get(values, i - offset, S)
+        if in_place:
+            X = states[i - offset]
         else:
-            _gather(bc, first, weights, i, bi)
-            _preactivation(op, geom, gamma, Wi, bi, X, A)
-            activate(act, A_flat, S_flat)
-        slope(act, S_flat, D_flat)
+            _get(states, i - offset, X_copy)
+            X = X_copy
+        _gather(Wc, first, weights, i, Wi)
+        if kept and in_place:
+            S = values[i - offset]
+            slope(act, S.reshape(n * m), D_flat)
+        else:
+            if kept:
+                _get(values, i - offset, S_copy)
+            else:
+                _gather(bc, first, weights, i, bi)
+                _preactivation(op, geom, gamma, Wi, bi, X, A)
+                activate(act, A_flat, S_flat)
+            S = S_copy
+            slope(act, S_flat, D_flat)
 
-        # time scale: d x_{i+1} / d lam = h sigma(a_i)
-        # (partial sums per column first: independent lanes the compiler can vectorise,
-        # then a fixed-order sum over the columns)
+        # One pass for three sums over the batch:
+        # - time scale: d x_{i+1} / d lam = h sigma(a_i), so glam gets h sigma(a_i) . z_{i+1}
+        #   (partial sums per column: independent lanes the compiler can vectorise; then
+        #   a fixed-order sum over the columns);
+        # - g = h lam sigma'(a_i) (.) z_{i+1}, shared by eqs. 18, 21, 22;
+        # - the bias gradient, g summed over the batch (eq. 22).
         for r in range(m):
             col[r] = 0.0
+            dbi[r] = 0.0
         for b in range(n):
             for r in range(m):
-                col[r] += S[b, r] * Z[b, r]
+                z = Z[b, r]
+                col[r] += S[b, r] * z
+                g = hl * D[b, r] * z
+                G[b, r] = g
+                dbi[r] += g
         acc = 0.0
         for r in range(m):
             acc += col[r]
         glam[0] += h * acc
 
-        # g = h lam sigma'(a_i) (.) z_{i+1}, shared by eqs. 18, 21, 22
-        for b in range(n):
-            for r in range(m):
-                G[b, r] = hl * D[b, r] * Z[b, r]
-
-        # layer gradients (eqs. 21-22), summed over the batch
+        # the operator's gradient (eq. 21), summed over the batch
         op_param_grad(op, geom, gamma, X, G, dWi)
-        for r in range(m):
-            dbi[r] = 0.0
-        for b in range(n):
-            for r in range(m):
-                dbi[r] += G[b, r]
 
         # z_i = z_{i+1} + K(W_i)^T g  (eq. 18)
         op_apply_transpose(op, geom, gamma, Wi, G, Z)

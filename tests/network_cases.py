@@ -80,7 +80,8 @@ for _i, _c in enumerate(CASES):
 
 #: Configurations at the ends of the ranges, for the back-end and jit-free runs: layer
 #: times on every knot (N = L), more knot intervals than layers, one layer, one interval,
-#: degrees 4 and 5, the identity activation, widths above the BLAS threshold.
+#: degrees 4 and 5, the identity activation, widths above the BLAS threshold, states
+#: large enough to be worked on in place.
 EDGE_CASES = [
     _case(S, 7, "tanh", False, "mse-mean", "replicate", "dense", 2, 1, 7, seed=101),
     _case(S, 7, "sigmoid", True, "ce-dense", "dense", AS, 3, 2, 7, seed=102),
@@ -95,6 +96,9 @@ EDGE_CASES = [
     # widths from 32 on take the BLAS branch of the compiled dense products
     _case(S, 3, "tanh", True, "mse-dense", "dense", "dense", 33, 2, 2, batch=3, seed=111),
     _case(O, 2, "sigmoid", False, "ce-dense", "replicate", AS, 34, batch=3, seed=112),
+    # states of 512 entries and more are read and written in place in the stores
+    _case(S, 4, "relu", True, "ce-dense", "dense", "dense", 20, 2, 3, batch=30, seed=113),
+    _case(S, 3, "tanh", True, "mse-identity", "identity", AS, 33, 3, 2, batch=20, seed=114),
 ]
 
 

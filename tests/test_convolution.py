@@ -293,11 +293,14 @@ class TestAntisymmetric:
 
 # ---------------------------------------------------------------------- networks
 
+# name: (width, operator, batch); the batch of "conv1d_wide" gives states of 16 x 40 = 640
+# entries, which the compiled sweeps read and write in place in their stores
 NET_OPERATORS = {
-    "conv1d": (8, {"kind": "conv1d"}),
-    "conv_1d_multichannel": (10, {"kind": "conv", "channels": 2, "shape": [5]}),
-    "conv_2d": (12, {"kind": "conv", "channels": 2, "shape": [2, 3]}),
-    "antisymmetric": (5, {"kind": "antisymmetric", "gamma": 0.1}),
+    "conv1d": (8, {"kind": "conv1d"}, 5),
+    "conv1d_wide": (40, {"kind": "conv1d"}, 16),
+    "conv_1d_multichannel": (10, {"kind": "conv", "channels": 2, "shape": [5]}, 5),
+    "conv_2d": (12, {"kind": "conv", "channels": 2, "shape": [2, 3]}, 5),
+    "antisymmetric": (5, {"kind": "antisymmetric", "gamma": 0.1}, 5),
 }
 HEADS = {
     "mse_mean": dict(opening="dense", n_inputs=2, closing="mean", loss="mse"),
@@ -306,8 +309,8 @@ HEADS = {
 }
 
 
-def _net_and_data(op_name, head, degree, backend, seed=0, batch=5):
-    width, spec = NET_OPERATORS[op_name]
+def _net_and_data(op_name, head, degree, backend, seed=0):
+    width, spec, batch = NET_OPERATORS[op_name]
     kw = dict(HEADS[head])
     net = ps.SpliNet(width, n_layers=6, degree=degree, n_knots=2, activation="tanh",
                      operator=spec, backend=backend, **kw)
@@ -345,7 +348,7 @@ def test_backends_agree(op_name):
     np.testing.assert_allclose(net.predict(params, x), ref.predict(params, x), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("op_name", ["conv1d", "conv_2d"])
+@pytest.mark.parametrize("op_name", ["conv1d", "conv1d_wide", "conv_2d"])
 def test_checkpointed_gradient_is_bitwise_equal(op_name):
     net, params, x, y = _net_and_data(op_name, "ce_dense", 2, "numba", seed=5)
     v1, g1 = net.value_and_grad(params, x, y)
