@@ -1,14 +1,17 @@
 """Running the sweeps: store-everything, or driven by a checkpoint schedule.
 
-A back end advances a batch of states over a range of layers and runs the adjoint over a
-range of layers. Two back ends share that interface: :class:`NumbaSweeps` (compiled,
-:mod:`pysplinet.kernels.euler`) and :class:`NumpySweeps` (:mod:`pysplinet.reference`).
-:func:`sweep_value_and_grad` runs forward sweep, loss and adjoint sweep on either,
+A back end advances a batch of states over a range of layers, runs the adjoint over a
+range of layers, and evaluates the head (closing layer and loss, :class:`Head`) with its
+adjoint. Two back ends share that interface: :class:`NumbaSweeps` (compiled,
+:mod:`pysplinet.kernels`) and :class:`NumpySweeps` (:mod:`pysplinet.reference`).
+:func:`sweep_value_and_grad` runs forward sweep, head and adjoint sweep on either,
 storing every state or recomputing states from a few snapshots (:mod:`.checkpointing`).
 
 Both ways call the same per-layer code in the same order, so they give the same bits. A
 large batch is cut into fixed pieces that may run on several threads; the pieces and the
-order in which their gradients are added never depend on the number of threads.
+order in which their gradients are added never depend on the number of threads. The
+compiled back end also runs a whole store-everything evaluation, all pieces one after
+another, in one call (:mod:`pysplinet.kernels.evaluate`), with the same bits again.
 """
 
 import functools
@@ -139,10 +142,12 @@ class NumpySweeps:
 
     @staticmethod
     def close(head, X):
+        """The network output of the final states ``X``."""
         return reference.close(head.closing, head.Wo, head.bo, X)
 
     @staticmethod
     def output_loss(head, O):
+        """The loss of network outputs ``O``."""
         return loss_value_and_grad(head.loss, O, head.labels if head.loss == "cross_entropy"
                                    else head.y)[0]
 
@@ -199,11 +204,13 @@ class NumbaSweeps:
                                   offset, Z, self._flat(gW), gb, glam)
 
     def close(self, head, X):
+        """The network output of the final states ``X``."""
         O = np.empty((X.shape[0], self._n_outputs(head, X)))
         self._head.close(_CLOSING_IDS[head.closing], head.Wo, head.bo, X, O)
         return O
 
     def output_loss(self, head, O):
+        """The loss of network outputs ``O``."""
         return self._head.loss_value_and_grad(_LOSS_IDS[head.loss], O, head.y, head.labels,
                                               np.empty(O.shape))
 
