@@ -2,6 +2,8 @@
 
 #: the plain NumPy matrix products timed beside the large dense case (run.MATMUL)
 MATMUL = "numpy-matmul"
+#: pysplinet pinned to one thread in the all-cores run (run.ONE_THREAD)
+ONE_THREAD = "pysplinet-1-thread"
 IMPLS = (("pysplinet", "pysplinet"), ("jax", "JAX (jit)"), ("pytorch", "PyTorch (eager)"))
 
 #: speed-up over each reference (loss and gradient, one thread) that the goals ask for
@@ -191,6 +193,24 @@ def _agreement(cases):
                    "CPU/wall ours", "CPU/wall JAX", "CPU/wall PyTorch"], rows)
 
 
+def _threads(cases):
+    """pysplinet's default (pieces of the batch on all threads) against one thread."""
+    rows = []
+    for res in cases:
+        info = res.get("threads")
+        one = _median(res, "grad", ONE_THREAD)
+        default = _median(res, "grad", "pysplinet")
+        if info is None or one is None or default is None:
+            continue
+        rows.append([res["name"], info["pieces"], fmt_time(one),
+                     f"{fmt_time(default)} ({info['threads']} threads)",
+                     fmt_ratio(one / default), "yes" if info["same_bits"] else "**no**"])
+    if not rows:
+        return None
+    return _table(["case", "pieces of the batch", "one thread", "default", "speed-up",
+                   "same bits"], rows)
+
+
 def section(results):
     """The Markdown section of one run."""
     threads = results["environment"]["threads"]
@@ -205,6 +225,13 @@ def section(results):
         flops = _flops(cases)
         if flops:
             out += ["", "### Large dense case: flop rates", "", flops]
+        threads_table = _threads(cases)
+        if threads_table:
+            out += ["", "### pysplinet over the pieces of the batch: one thread against all",
+                    "", "One loss-and-gradient evaluation (median), both timed in the same "
+                    "rounds. The batch is cut into fixed pieces (32 samples; 128 for the "
+                    "dense case), which run in parallel; a batch of one piece runs on one "
+                    "thread either way.", "", threads_table]
     if results.get("startup"):
         out += ["", "### Process start to first gradient (SpliNet width 4, N=100)", "",
                 _startup(results["startup"])]

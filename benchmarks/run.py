@@ -23,7 +23,10 @@ It also measures
   empty caches (a fresh copy of the package, imported first through ``PYTHONPATH``, and
   ``NUMBA_CACHE_DIR`` a new temporary directory: compilation), then again with that
   cache warm;
-* training throughput: :func:`pysplinet.training.train` on the sine data, runs per minute.
+* training throughput: :func:`pysplinet.training.train` on the sine data, runs per minute;
+* with ``--threads all``: pysplinet on one thread (``threads=1``) beside its default, which
+  runs the pieces of the batch on all threads, in the same rounds, and whether both give
+  the same bits.
 
 Threads: ``--threads 1`` (the default) runs everything in a child process whose
 environment pins every library to one thread before it imports anything
@@ -65,6 +68,8 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 #: name of the plain NumPy matrix products timed beside the large dense case
 MATMUL = "numpy-matmul"
+#: pysplinet pinned to one thread, timed beside its default in the ``--threads all`` run
+ONE_THREAD = "pysplinet-1-thread"
 
 # the first gradient of a fresh process (the startup measurement), timed from the
 # parent's clock reading just before the child is spawned
@@ -148,6 +153,12 @@ def interleaved_medians(fns, budget, min_rounds, max_rounds, block=0.05):
     return out
 
 
+def _same_bits(a, b):
+    """Whether two ``(loss, grads)`` results are equal to the last bit."""
+    import numpy as np
+    return bool(a[0] == b[0] and all(np.array_equal(a[1][k], b[1][k]) for k in a[1]))
+
+
 def first_call(fn):
     t0 = time.perf_counter()
     fn()
@@ -177,9 +188,14 @@ def _references(threads):
     return refs, notes
 
 
-def run_case(case, refs, settings):
-    """Check and time one case; a dict for the results file."""
+def run_case(case, refs, settings, threads="1"):
+    """Check and time one case; a dict for the results file.
+
+    With ``threads="all"`` it also times pysplinet pinned to one thread beside its default
+    (all threads, one per piece of the batch) and records whether both give the same bits.
+    """
     import bench_cases
+    from pysplinet.adjoint import default_threads, piece_size
 
     res = {"name": case.name, "description": case.description, "tags": list(case.tags)}
     if case.skip:
@@ -211,6 +227,13 @@ def run_case(case, refs, settings):
         grads[name], preds[name] = grad, pred
         worst = max(res["checks"][name].values())
         log(f"[{case.name}] {name} agrees with pysplinet (worst relative error {worst:.1e})")
+
+    # the pieces of the batch on one thread against all threads, in the same rounds
+    if threads == "all":
+        grads[ONE_THREAD] = lambda: net.value_and_grad(params, x, y, threads=1)
+        res["threads"] = {"pieces": -(-len(x) // piece_size(net.operator, net.width)),
+                          "threads": default_threads(),
+                          "same_bits": _same_bits(grads["pysplinet"](), grads[ONE_THREAD]())}
 
     # the dense case also times NumPy's plain matrix products of the same shapes
     if "large" in case.tags:
@@ -358,7 +381,7 @@ def worker(args):
         if wanted is not None and case.name not in wanted:
             continue
         large = "large" in case.tags
-        res = run_case(case, refs, large_settings if large else settings)
+        res = run_case(case, refs, large_settings if large else settings, args.threads)
         results["cases"].append(res)
 
     if wanted is None or "training" in wanted:

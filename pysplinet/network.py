@@ -488,7 +488,8 @@ class Network:
         if self.closing == "dense":
             grads["closing.W"] = gWo
             grads["closing.b"] = gbo
-        gx = self._open_adjoint(p, x, z0, grads)
+        if return_input_grad or self.opening == "dense":
+            gx = self._open_adjoint(p, x, z0, grads)
         grads = {k: grads[k] for k in p}
         if return_input_grad:
             return value, grads, gx

@@ -116,3 +116,22 @@ def test_control_matrix_reproduces_the_layer_weights(bench_cases):
         np.testing.assert_allclose(np.tensordot(C[i], params["W"], axes=1), gathered,
                                    rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(C.sum(axis=1), 1.0, rtol=1e-14)
+
+
+def test_all_cores_run_times_one_thread_beside_the_default(bench_cases, monkeypatch):
+    """The ``--threads all`` run times pysplinet on one thread beside its default and
+    reports both, with whether their bits agree (no reference library needed)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    run = importlib.import_module("run")
+    report = importlib.import_module("report")
+    case = next(c for c in bench_cases.make_cases() if c.name == "peaks")  # batch 40
+    res = run.run_case(case, {}, dict(budget=0.0, min_rounds=1, max_rounds=1),
+                       threads="all")
+    assert res["threads"]["pieces"] == 2
+    assert res["threads"]["same_bits"] is True
+    assert set(res["grad"]) == {"pysplinet", run.ONE_THREAD}
+    table = report._threads([res])
+    assert table is not None and "| peaks | 2 |" in table and "| yes |" in table
+    # a one-thread run has no such table
+    res_1 = run.run_case(case, {}, dict(budget=0.0, min_rounds=1, max_rounds=1))
+    assert "threads" not in res_1 and report._threads([res_1]) is None
