@@ -195,7 +195,7 @@ def run_case(case, refs, settings, threads="1"):
     (all threads, one per piece of the batch) and records whether both give the same bits.
     """
     import bench_cases
-    from pysplinet.adjoint import default_threads, piece_size
+    from pysplinet.adjoint import piece_size, threads_for
 
     res = {"name": case.name, "description": case.description, "tags": list(case.tags)}
     if case.skip:
@@ -232,7 +232,7 @@ def run_case(case, refs, settings, threads="1"):
     if threads == "all":
         grads[ONE_THREAD] = lambda: net.value_and_grad(params, x, y, threads=1)
         res["threads"] = {"pieces": -(-len(x) // piece_size(net.operator, net.width)),
-                          "threads": default_threads(),
+                          "threads": threads_for(net._sweeps.spec, len(x), net.width),
                           "same_bits": _same_bits(grads["pysplinet"](), grads[ONE_THREAD]())}
 
     # the dense case also times NumPy's plain matrix products of the same shapes

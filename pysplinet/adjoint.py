@@ -382,6 +382,31 @@ def default_threads():
     return max(1, int(numba_config.NUMBA_NUM_THREADS))
 
 
+#: the least work per piece (samples x width x layers) for which running the pieces on
+#: threads of their own pays for handing them over; below it the pieces run one after
+#: another in one compiled call
+PARALLEL_WORK = 200_000
+
+
+def threads_for(spec, batch, width, threads=None):
+    """The number of threads that run the pieces of a batch.
+
+    An explicit ``threads`` is obeyed (up to the number of pieces). By default the pieces
+    run on :func:`default_threads` threads when each piece is long enough to pay for the
+    hand-off (:data:`PARALLEL_WORK`) and the operator does not run as BLAS products
+    (BLAS already spreads a product over the cores, and two layers of threads would
+    compete); otherwise on one. The results are the same bits either way.
+    """
+    piece = piece_size(spec.operator, width)
+    pieces = -(-batch // piece)
+    if threads is None:
+        blas = spec.operator.matrix_products and width >= WIDE
+        if blas or piece * width * spec.n_layers < PARALLEL_WORK:
+            return 1
+        threads = default_threads()
+    return max(1, min(threads, pieces))
+
+
 def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=None):
     """Loss and gradients of the ODE part of a network and its head.
 
@@ -406,7 +431,7 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=
     snapshots : None or int
         None stores all states; an integer runs the binomial checkpoint schedule.
     threads : int, optional
-        Default :func:`default_threads`.
+        Threads for the pieces; by default as :func:`threads_for` decides.
 
     Returns
     -------
@@ -415,7 +440,7 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=
     """
     batch = x0.shape[0]
     piece = piece_size(sweeps.spec.operator, x0.shape[1])
-    threads = default_threads() if threads is None else threads
+    threads = threads_for(sweeps.spec, batch, x0.shape[1], threads)
     if (snapshots is None and hasattr(sweeps, "value_and_grad_stored")
             and (threads == 1 or batch <= piece)):
         return sweeps.value_and_grad_stored(Wc, bc, lam, x0, head)

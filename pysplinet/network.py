@@ -459,8 +459,11 @@ class Network:
             Also return ``dloss/dx``.
         threads : int, optional
             Threads for the pieces of a large batch (32 samples each; 128 for dense or
-            antisymmetric networks of width 32 and more); default Numba's thread count
-            (``NUMBA_NUM_THREADS``). The result is the same bits for any number of threads.
+            antisymmetric networks of width 32 and more). By default Numba's thread count
+            (``NUMBA_NUM_THREADS``) when the pieces are long enough to pay for the
+            hand-off to threads and the products do not already run in multi-threaded
+            BLAS, else one (:func:`pysplinet.adjoint.threads_for`). The result is the same
+            bits for any number of threads.
 
         Returns
         -------

@@ -181,3 +181,22 @@ def test_bad_thread_count(bad):
     params = net.init_params(np.random.default_rng(0))
     with pytest.raises(ValueError, match="threads"):
         net.value_and_grad(params, np.zeros((2, 1)), np.zeros((2, 1)), threads=bad)
+
+
+def test_default_threads_only_for_long_pieces_outside_blas(monkeypatch):
+    from numba.core import config as numba_config
+
+    from pysplinet.adjoint import threads_for
+
+    monkeypatch.setattr(numba_config, "NUMBA_NUM_THREADS", 4)
+    narrow = ps.SpliNet(5, 100)                       # pieces of 32 x 5 x 100: short
+    conv = ps.SpliNet(200, 100, operator="conv1d")    # pieces of 32 x 200 x 100: long
+    wide = ps.SpliNet(256, 100)                       # BLAS products
+    assert threads_for(narrow._sweeps.spec, 100, 5) == 1
+    assert threads_for(conv._sweeps.spec, 100, 200) == 4
+    assert threads_for(conv._sweeps.spec, 40, 200) == 2          # two pieces
+    assert threads_for(conv._sweeps.spec, 20, 200) == 1          # one piece
+    assert threads_for(wide._sweeps.spec, 512, 256) == 1
+    # an explicit count is obeyed, up to the number of pieces
+    assert threads_for(narrow._sweeps.spec, 100, 5, threads=3) == 3
+    assert threads_for(wide._sweeps.spec, 512, 256, threads=8) == 4

@@ -353,7 +353,11 @@ def test_training_run_is_a_pure_function_of_its_config():
 def test_training_run_does_not_depend_on_the_thread_count(monkeypatch):
     from numba.core import config as numba_config
 
+    from pysplinet import adjoint
+
     # batches of 70 are cut into three pieces, which run on as many threads as allowed
+    # (however short they are: by default pieces this short run on one thread)
+    monkeypatch.setattr(adjoint, "PARALLEL_WORK", 0)
     config = {"kind": "train", "case": "peaks", "arch": "splinet", "degree": 2, "knots": 3,
               "layers": 10, "lr": 0.01, "reg": 1e-6, "amplitude": 0.5, "epochs": 2,
               "batch_size": 70, "seed": 2, "data": {"seed": 0, "n_train": 140, "n_val": 70}}
