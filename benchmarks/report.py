@@ -203,7 +203,8 @@ def _threads(cases):
         if info is None or one is None or default is None:
             continue
         rows.append([res["name"], info["pieces"], fmt_time(one),
-                     f"{fmt_time(default)} ({info['threads']} threads)",
+                     f"{fmt_time(default)} ({info['threads']} "
+                     f"thread{'' if info['threads'] == 1 else 's'})",
                      fmt_ratio(one / default), "yes" if info["same_bits"] else "**no**"])
     if not rows:
         return None
