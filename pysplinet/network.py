@@ -432,9 +432,12 @@ class Network:
         """The data loss of network outputs ``o`` (what :meth:`predict` returned) against
         ``y``; the same number :meth:`loss` and :meth:`value_and_grad` give."""
         p = self.check_params(params)
-        o = np.ascontiguousarray(o, dtype=np.float64)
+        o = np.asarray(o)
+        if o.dtype.kind not in "fiu" or o.dtype == np.bool_:
+            raise ValueError(f"`o` must hold real numbers, got dtype {o.dtype}")
         if o.ndim != 2 or o.shape[1] != self.n_outputs:
             raise ValueError(f"`o` must have shape (batch, {self.n_outputs}), got {o.shape}")
+        o = np.ascontiguousarray(o, dtype=np.float64)
         return float(self._sweeps.output_loss(self._head(p, self._check_y(y, o.shape[0])),
                                               o))
 

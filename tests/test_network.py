@@ -443,3 +443,19 @@ def test_cross_entropy_through_a_network(logits, label, value, grad, backend):
     np.testing.assert_allclose(dx[0], grad, rtol=1e-12, atol=0)
     assert all(np.all(np.isfinite(g)) for g in grads.values())
     assert net.loss(params, x, y) == loss
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("kind", ["mse", "cross_entropy"])
+def test_output_loss_is_the_loss_of_the_outputs(kind, backend):
+    net = _mse_net(backend) if kind == "mse" else _ce_net(backend)
+    params, x, y = _data(net)
+    o = net.predict(params, x)
+    loss = net.output_loss(params, o, y)
+    assert loss == net.loss(params, x, y) == net.value_and_grad(params, x, y)[0]
+    with pytest.raises(ValueError, match="`o`"):
+        net.output_loss(params, o[:, :1] if net.n_outputs > 1 else o.ravel(), y)
+    with pytest.raises(ValueError, match="`o`"):
+        net.output_loss(params, o.astype(str), y)
+    with pytest.raises(ValueError, match="`y`"):
+        net.output_loss(params, o, y[:-1])
