@@ -437,6 +437,9 @@ class Network:
             raise ValueError(f"`o` must hold real numbers, got dtype {o.dtype}")
         if o.ndim != 2 or o.shape[1] != self.n_outputs:
             raise ValueError(f"`o` must have shape (batch, {self.n_outputs}), got {o.shape}")
+        if np.ndim(y) >= 1 and len(y) != len(o):
+            raise ValueError(f"`o` and `y` must hold the same number of samples, got "
+                             f"{len(o)} outputs and {len(y)} targets")
         o = np.ascontiguousarray(o, dtype=np.float64)
         return float(self._sweeps.output_loss(self._head(p, self._check_y(y, o.shape[0])),
                                               o))

@@ -299,17 +299,20 @@ def test_header_claiming_huge_array(tmp_path):
     assert "member 'param/W' is damaged or not a plain array" in problem
 
 
-class TestLoadNetwork:
-    @pytest.fixture(scope="class")
-    def saved(self, tmp_path_factory):
-        import pysplinet as ps
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A network, its parameters and the model file they were saved to."""
+    import pysplinet as ps
 
-        net = ps.SpliNet(width=3, n_layers=8, degree=2, n_knots=4, learn_time_scale=True,
-                         closing="dense", n_outputs=2)
-        params = net.init_params(np.random.default_rng(4))
-        path = save_model(tmp_path_factory.mktemp("net") / "m.npz", net.config, params,
-                          {"note": "trained"})
-        return net, params, path
+    net = ps.SpliNet(width=3, n_layers=8, degree=2, n_knots=4, learn_time_scale=True,
+                     closing="dense", n_outputs=2)
+    params = net.init_params(np.random.default_rng(4))
+    path = save_model(tmp_path_factory.mktemp("net") / "m.npz", net.config, params,
+                      {"note": "trained"})
+    return net, params, path
+
+
+class TestLoadNetwork:
 
     def test_round_trip(self, saved):
         from pysplinet.io import load_network

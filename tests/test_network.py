@@ -457,5 +457,7 @@ def test_output_loss_is_the_loss_of_the_outputs(kind, backend):
         net.output_loss(params, o[:, :1] if net.n_outputs > 1 else o.ravel(), y)
     with pytest.raises(ValueError, match="`o`"):
         net.output_loss(params, o.astype(str), y)
+    with pytest.raises(ValueError, match="`o` and `y` must hold the same number"):
+        net.output_loss(params, o[:-1], y)
     with pytest.raises(ValueError, match="`y`"):
-        net.output_loss(params, o, y[:-1])
+        net.output_loss(params, o, y[:, None] if kind == "cross_entropy" else y[:, :0])

@@ -408,6 +408,10 @@ def run_sweep(configs, run_fn, db_path, workers=None, scheduler=None, progress=T
 
         bar = tqdm(total=len(pending), desc=study or "sweep", unit="run", file=sys.stderr,
                    disable=not progress or not pending, dynamic_ncols=True)
+        # until the first run is back: each worker loads the compiled kernels (and compiles
+        # them, the first time after an install or an upgrade)
+        bar.set_postfix_str("workers loading the kernels (compiling them takes ~30 s the "
+                            "first time)")
 
         def record(item, result):
             row = dict(result, config=item.text, seed=item.seed)
