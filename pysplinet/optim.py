@@ -82,9 +82,9 @@ def _check_float_dict(name: str, arrays: object) -> None:
 
 def _check_same_layout(name: str, arrays: Mapping, params: Mapping) -> None:
     """Raise a ValueError unless ``arrays`` has exactly the keys and shapes of ``params``."""
-    missing = sorted(set(params) - set(arrays))
-    extra = sorted(set(arrays) - set(params))
-    if missing or extra:
+    if arrays.keys() != params.keys():
+        missing = sorted(set(params) - set(arrays))
+        extra = sorted(set(arrays) - set(params))
         raise ValueError(
             f"`{name}` must have the keys of `params`; missing {missing}, unexpected {extra}"
         )
@@ -99,6 +99,10 @@ def _check_same_layout(name: str, arrays: Mapping, params: Mapping) -> None:
 def _first_non_finite(arrays: Mapping) -> tuple[str, tuple[int, ...], float] | None:
     """Key, index and value of the first non-finite entry (keys in dict order), or None."""
     for key, a in arrays.items():
+        # the sum is finite only when every entry is; only a sum that is not (a NaN or an
+        # infinity, or finite entries that overflow it) asks for the entries to be looked at
+        if math.isfinite(np.add.reduce(a, axis=None)):
+            continue
         bad = ~np.isfinite(a)
         if bad.any():
             index = tuple(int(i) for i in np.argwhere(bad)[0])
