@@ -264,7 +264,11 @@ class Adam:
         bad = _first_non_finite(grads)
         if bad is not None:
             raise NonFiniteGradientError(*bad)
+        return self._update(params, grads, state, t)
 
+    def _update(self, params, grads, state, t):
+        """The arithmetic of :meth:`step` (step number ``t``), for callers that checked
+        the arguments themselves (the training loop, whose dicts it made)."""
         b1, b2 = self.beta1, self.beta2
         correction1 = 1.0 - b1**t  # bias corrections of m and v
         correction2 = 1.0 - b2**t
@@ -330,7 +334,11 @@ def tikhonov(
         raise ValueError(
             f"`keys` must name entries of `params`; unknown {unknown}, known {sorted(params)}"
         )
-    chosen = set(keys)
+    return _tikhonov(params, gamma, set(keys))
+
+
+def _tikhonov(params, gamma, chosen):
+    """The arithmetic of :func:`tikhonov`, on checked arguments (``chosen`` a set of keys)."""
     value = 0.0
     grads: dict[str, np.ndarray] = {}
     for key, p in params.items():
@@ -376,6 +384,11 @@ def add_tikhonov(
     reg_value, reg_grads = tikhonov(params, gamma, keys)
     _check_float_dict("grads", grads)
     _check_same_layout("grads", grads, params)
+    return _with_tikhonov(params, loss, grads, reg_value, reg_grads)
+
+
+def _with_tikhonov(params, loss, grads, reg_value, reg_grads):
+    """The objective and its gradient from the data loss and the Tikhonov term."""
     total = {
         key: np.asarray(np.asarray(grads[key], dtype=np.float64) + reg_grads[key])
         for key in params

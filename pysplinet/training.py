@@ -22,7 +22,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .data._dataset import check_count, check_real, check_seed
-from .optim import Adam, _first_non_finite, add_tikhonov
+from .optim import (_STEP, Adam, _check_gamma, _first_non_finite, _tikhonov, _with_tikhonov,
+                    add_tikhonov)
 
 __all__ = ["HISTORY_KEYS", "TrainResult", "objective", "train", "validation_metric"]
 
@@ -212,11 +213,17 @@ def _run_epoch(net, opt, params, state, x, y, order, batch_size, reg):
     objective gradient norm of each applied update, and None or a description of the
     non-finite quantity that stopped the pass (the batch after the applied ones).
     """
+    # what objective() and Adam.step compute, without checking again per batch the dicts
+    # this loop makes itself (the network still checks params and data)
+    gamma, chosen = _check_gamma(reg), set(net.regularised)
     losses, norms = [], []
     with np.errstate(over="ignore", invalid="ignore"):
         for first in range(0, len(order), batch_size):
             idx = order[first:first + batch_size]
-            value, data_loss, grads = objective(net, params, x[idx], y[idx], reg)
+            data_loss, grads = net.value_and_grad(params, x[idx], y[idx])
+            value, grads = _with_tikhonov(params, data_loss, grads,
+                                          *_tikhonov(params, gamma, chosen))
+            data_loss = float(data_loss)
             if not (math.isfinite(value) and math.isfinite(data_loss)):
                 return params, state, losses, norms, (
                     f"non-finite loss ({data_loss!r}, objective {value!r})")
@@ -224,7 +231,7 @@ def _run_epoch(net, opt, params, state, x, y, order, batch_size, reg):
             if bad is not None:
                 return params, state, losses, norms, (
                     f"non-finite gradient of {bad[0]!r} at index {bad[1]} ({bad[2]!r})")
-            new_params, new_state = opt.step(params, grads, state)
+            new_params, new_state = opt._update(params, grads, state, int(state[_STEP]) + 1)
             bad = _first_non_finite(new_params)
             if bad is not None:
                 return params, state, losses, norms, f"update makes {bad[0]!r} non-finite"

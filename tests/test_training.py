@@ -324,3 +324,21 @@ def test_result_saves_as_model_file(sine_case, tmp_path):
     assert metadata["status"] == "completed" and metadata["best_epoch"] == result.best_epoch
     out = net2.predict(params2, data.x_val)
     assert out.tobytes() == net.predict(result.params, data.x_val).tobytes()
+
+
+def test_training_steps_are_objective_and_adam_steps(sine_case):
+    """The training loop, which skips re-checking the dicts it makes, takes exactly the steps
+    of the public objective() and Adam.step, to the last bit (regularised)."""
+    net, params, data = sine_case
+    reg, lr, seed, batch = 1e-3, 0.01, 4, 5
+    result = train(net, params, data, epochs=2, batch_size=batch, lr=lr, reg=reg, seed=seed)
+    rng = np.random.default_rng(seed)
+    opt = Adam(lr=lr)
+    p, state = params, opt.init(params)
+    for _ in range(2):
+        order = rng.permutation(len(data.x_train))
+        for first in range(0, len(order), batch):
+            idx = order[first:first + batch]
+            _, _, grads = objective(net, p, data.x_train[idx], data.y_train[idx], reg)
+            p, state = opt.step(p, grads, state)
+    _same_bits(result.params, p)
