@@ -18,6 +18,15 @@ from .head import head_value_and_grad
 
 
 @numba.njit(**JIT)
+def _piece_stores(state_buf, value_buf, N, a, r, m):
+    """The states (N + 1, r, m) and activation values (N, r, m) of the piece of ``r``
+    samples that starts at sample ``a``: contiguous blocks of the scratch buffers."""
+    states = state_buf[(N + 1) * a * m:(N + 1) * (a + r) * m].reshape((N + 1, r, m))
+    values = value_buf[N * a * m:N * (a + r) * m].reshape((N, r, m))
+    return states, values
+
+
+@numba.njit(**JIT)
 def value_and_grad_stored(op, geom, gamma, act, Wc, bc, first, weights, h, lam, X0, piece,
                           closing, loss, Wo, bo, Y, labels, state_buf, value_buf,
                           gW, gb, glam, gWo, gbo, Z0):
@@ -34,8 +43,7 @@ def value_and_grad_stored(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 
     XN = np.empty((n, m))
     for a in range(0, n, piece):
         r = min(piece, n - a)
-        states = state_buf[(N + 1) * a * m:(N + 1) * (a + r) * m].reshape((N + 1, r, m))
-        values = value_buf[N * a * m:N * (a + r) * m].reshape((N, r, m))
+        states, values = _piece_stores(state_buf, value_buf, N, a, r, m)
         X = X0[a:a + r].copy()
         euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 0, N, X,
                       states, values)
@@ -44,6 +52,8 @@ def value_and_grad_stored(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 
     Z = np.empty((n, m))
     value = head_value_and_grad(closing, loss, Wo, bo, Y, labels, XN, Z, gWo, gbo)
 
+    # the first piece adds into the zeroed gradients, each later one into zeroed scratch
+    # that is then added: the order in which the Python driver sums the pieces
     gW[:] = 0.0
     gb[:] = 0.0
     glam[:] = 0.0
@@ -52,18 +62,18 @@ def value_and_grad_stored(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 
     tl = np.empty(1)
     for a in range(0, n, piece):
         r = min(piece, n - a)
-        states = state_buf[(N + 1) * a * m:(N + 1) * (a + r) * m].reshape((N + 1, r, m))
-        values = value_buf[N * a * m:N * (a + r) * m].reshape((N, r, m))
+        states, values = _piece_stores(state_buf, value_buf, N, a, r, m)
         Zp = Z[a:a + r].copy()
         if a == 0:
-            euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 0, N,
-                          states, values, 0, Zp, gW, gb, glam)
+            dW, db, dl = gW, gb, glam
         else:
-            tW[:] = 0.0
-            tb[:] = 0.0
-            tl[0] = 0.0
-            euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 0, N,
-                          states, values, 0, Zp, tW, tb, tl)
+            dW, db, dl = tW, tb, tl
+            dW[:] = 0.0
+            db[:] = 0.0
+            dl[:] = 0.0
+        euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 0, N,
+                      states, values, 0, Zp, dW, db, dl)
+        if a > 0:
             gW += tW
             gb += tb
             glam += tl

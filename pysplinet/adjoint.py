@@ -81,6 +81,11 @@ class Head(NamedTuple):
     y: np.ndarray
     labels: np.ndarray
 
+    @property
+    def targets(self):
+        """What the loss compares the output with: ``labels`` or ``y``."""
+        return self.labels if self.loss == "cross_entropy" else self.y
+
 
 _CLOSING_IDS = {"mean": 0, "identity": 1, "dense": 2}
 _LOSS_IDS = {"mse": 0, "cross_entropy": 1}
@@ -148,16 +153,14 @@ class NumpySweeps:
     @staticmethod
     def output_loss(head, O):
         """The loss of network outputs ``O``."""
-        return loss_value_and_grad(head.loss, O, head.labels if head.loss == "cross_entropy"
-                                   else head.y)[0]
+        return loss_value_and_grad(head.loss, O, head.targets)[0]
 
     @staticmethod
     def head_value_and_grad(head, X):
         """``(loss, z_N, gWo, gbo)`` of the final states ``X``; the closing's gradients
         are None unless it is dense."""
         O = reference.close(head.closing, head.Wo, head.bo, X)
-        value, go = loss_value_and_grad(
-            head.loss, O, head.labels if head.loss == "cross_entropy" else head.y)
+        value, go = loss_value_and_grad(head.loss, O, head.targets)
         return (value,) + reference.close_adjoint(head.closing, head.Wo, X, go)
 
 
@@ -216,7 +219,9 @@ class NumbaSweeps:
 
     @staticmethod
     def _n_outputs(head, X):
-        return {"mean": 1, "identity": X.shape[1]}.get(head.closing, head.Wo.shape[0])
+        if head.closing == "dense":
+            return head.Wo.shape[0]
+        return 1 if head.closing == "mean" else X.shape[1]
 
     def head_value_and_grad(self, head, X):
         """``(loss, z_N, gWo, gbo)`` of the final states ``X``; the closing's gradients
@@ -230,9 +235,9 @@ class NumbaSweeps:
             gWo = gbo = None
         return value, Z, gWo, gbo
 
-    def value_and_grad_stored(self, Wc, bc, lam, x0, head):
-        """Store-everything evaluation of all pieces in one compiled call
-        (:func:`pysplinet.kernels.evaluate.value_and_grad_stored`); same results as
+    def value_and_grad_stored(self, Wc, bc, lam, x0, head, piece):
+        """Store-everything evaluation of all pieces of ``piece`` samples in one compiled
+        call (:func:`pysplinet.kernels.evaluate.value_and_grad_stored`); same results as
         :func:`sweep_value_and_grad` with ``snapshots=None``."""
         s = self.spec
         n = s.n_layers
@@ -243,8 +248,7 @@ class NumbaSweeps:
         gWo, gbo = np.empty(head.Wo.shape), np.empty(head.bo.shape)
         z0 = np.empty(x0.shape)
         value = self._evaluate.value_and_grad_stored(
-            *self._op, self._flat(Wc), bc, s.first, s.weights, s.h, float(lam), x0,
-            piece_size(s.operator, x0.shape[1]),
+            *self._op, self._flat(Wc), bc, s.first, s.weights, s.h, float(lam), x0, piece,
             _CLOSING_IDS[head.closing], _LOSS_IDS[head.loss], head.Wo, head.bo, head.y,
             head.labels, state_buf, value_buf, self._flat(gW), gb, glam, gWo, gbo, z0)
         self.buffers.give(state_buf)
@@ -443,7 +447,7 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=
     threads = threads_for(sweeps.spec, batch, x0.shape[1], threads)
     if (snapshots is None and hasattr(sweeps, "value_and_grad_stored")
             and (threads == 1 or batch <= piece)):
-        return sweeps.value_and_grad_stored(Wc, bc, lam, x0, head)
+        return sweeps.value_and_grad_stored(Wc, bc, lam, x0, head, piece)
 
     pieces = [slice(a, min(a + piece, batch)) for a in range(0, batch, piece)]
     grads = [(np.zeros_like(Wc), np.zeros_like(bc), np.zeros(1)) for _ in pieces]
