@@ -10,6 +10,7 @@ beta_l        ``bc``     (K, m) bias coefficient sets
 k_0, B_l(t_i) ``first``, ``weights``   (N,), (N, d+1) the control table, eq. 14
 h, lam        ``h``, ``lam``           step size and time scale
 sigma         ``act``    activation id
+m             ``fixed``  ``()`` or a tuple of m zeros: the state width compiled in
 ============  =========  =========================================================
 
 A layer is ``x_{i+1} = x_i + h lam sigma(K(W_i) x_i + b_i)`` with ``W_i``, ``b_i``
@@ -25,7 +26,7 @@ import numpy as np
 
 from ._config import JIT
 from .activations import activate, slope
-from .operators import op_apply, op_apply_transpose, op_param_grad
+from .operators import CONV, op_apply, op_apply_transpose, op_param_grad, width_of
 
 
 # A narrow state (a few dozen numbers) is cheaper to copy than to view: a view of a row
@@ -50,58 +51,71 @@ def _padded(size):
 
 
 @numba.njit(**JIT)
-def _gather(coef, first, weights, i, out):
-    """``out = sum_j weights[i, j] * coef[first[i] + j]`` (eqs. 14-15).
+def _gather(coef, first, weights, i, out, size):
+    """``out[:size] = sum_j weights[i, j] * coef[first[i] + j, :size]`` (eqs. 14-15).
 
     One pass per active set over contiguous memory; every entry is summed in the order
     j = 0, 1, .., d, as the NumPy reference sums it.
     """
     k0 = first[i]
-    for p in range(out.shape[0]):
+    for p in range(size):
         out[p] = 0.0
     for j in range(weights.shape[1]):
         w = weights[i, j]
-        for p in range(out.shape[0]):
+        for p in range(size):
             out[p] += w * coef[k0 + j, p]
 
 
 @numba.njit(**JIT)
-def _scatter(grad_layer, first, weights, i, grad_coef):
-    """``grad_coef[first[i] + j] += weights[i, j] * grad_layer`` (eq. 23)."""
+def _scatter(grad_layer, first, weights, i, grad_coef, size):
+    """``grad_coef[first[i] + j, :size] += weights[i, j] * grad_layer[:size]`` (eq. 23)."""
     k0 = first[i]
     for j in range(weights.shape[1]):
         w = weights[i, j]
-        for p in range(grad_layer.shape[0]):
+        for p in range(size):
             grad_coef[k0 + j, p] += w * grad_layer[p]
 
 
 @numba.njit(**JIT)
-def _preactivation(op, geom, gamma, Wi, bi, X, A):
+def _theta_size(op, fixed, coef):
+    """Entries of one layer's operator parameter: ``m * m``, a compile-time constant,
+    for a dense or antisymmetric operator of fixed width; else the row length of
+    ``coef``."""
+    if op != CONV and len(fixed) > 0:
+        return len(fixed) * len(fixed)
+    return coef.shape[1]
+
+
+@numba.njit(**JIT)
+def _preactivation(op, geom, gamma, fixed, Wi, bi, X, A):
     """``A = K(W_i) X + b_i`` for every sample."""
-    op_apply(op, geom, gamma, Wi, X, A)
+    op_apply(op, geom, gamma, fixed, Wi, X, A)
+    m = width_of(fixed, A)
     for b in range(A.shape[0]):
-        for r in range(A.shape[1]):
+        for r in range(m):
             A[b, r] += bi[r]
 
 
 @numba.njit(**JIT)
-def _put(Y, out, k):
+def _put(fixed, Y, out, k):
     """``out[k] = Y``."""
+    m = width_of(fixed, Y)
     for b in range(Y.shape[0]):
-        for r in range(Y.shape[1]):
+        for r in range(m):
             out[k, b, r] = Y[b, r]
 
 
 @numba.njit(**JIT)
-def _get(src, k, Y):
+def _get(fixed, src, k, Y):
     """``Y = src[k]``."""
+    m = width_of(fixed, Y)
     for b in range(Y.shape[0]):
-        for r in range(Y.shape[1]):
+        for r in range(m):
             Y[b, r] = src[k, b, r]
 
 
 @numba.njit(**JIT)
-def euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
+def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
                   i_start, i_stop, X, states, values):
     """Advance ``X`` from ``x_{i_start}`` to ``x_{i_stop}`` in place (eq. 5).
 
@@ -110,8 +124,9 @@ def euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     and if ``values.shape[0] > 0`` the activation values
     ``values[i - i_start] = sigma(a_i)`` for ``i = i_start .. i_stop - 1``.
     """
-    n, m = X.shape
+    n, m = X.shape[0], width_of(fixed, X)
     nm = n * m
+    P = _theta_size(op, fixed, Wc)
     Wi = np.empty(Wc.shape[1])
     bi = np.empty(m)
     A_flat = _padded(nm)              # flat for the activation, (B, m) views for the rest
@@ -123,13 +138,13 @@ def euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     keep_values = values.shape[0] > 0
     in_place = store and nm >= VIEW_SIZE         # work inside the stores (see VIEW_SIZE)
     if store:
-        _put(X, states, 0)
+        _put(fixed, X, states, 0)
     Xi = X                            # x_i: X itself, or its slot in the stores
     for i in range(i_start, i_stop):
         k = i - i_start
-        _gather(Wc, first, weights, i, Wi)
-        _gather(bc, first, weights, i, bi)
-        _preactivation(op, geom, gamma, Wi, bi, Xi, A)
+        _gather(Wc, first, weights, i, Wi, P)
+        _gather(bc, first, weights, i, bi, m)
+        _preactivation(op, geom, gamma, fixed, Wi, bi, Xi, A)
         if in_place:
             Si = values[k] if keep_values else S
             activate(act, A_flat[:nm], Si.reshape(nm))
@@ -144,15 +159,15 @@ def euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
                 for r in range(m):
                     X[b, r] = X[b, r] + hl * S[b, r]
             if keep_values:
-                _put(S, values, k)
+                _put(fixed, S, values, k)
             if store:
-                _put(X, states, k + 1)
+                _put(fixed, X, states, k + 1)
     if in_place and i_stop > i_start:
-        _get(states, i_stop - i_start, X)
+        _get(fixed, states, i_stop - i_start, X)
 
 
 @numba.njit(**JIT)
-def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
+def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
                   i_start, i_stop, states, values, offset, Z, gW, gb, glam):
     """Run the adjoint of layers ``i_stop - 1`` down to ``i_start`` (eqs. 18-23).
 
@@ -164,8 +179,9 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
     ``gW``, ``gb`` (into its d+1 active coefficient sets) and to ``glam[0]``; nothing is
     zeroed first. Writes ``Z``, ``gW``, ``gb``, ``glam``.
     """
-    n, m = Z.shape
+    n, m = Z.shape[0], width_of(fixed, Z)
     nm = n * m
+    P = _theta_size(op, fixed, Wc)
     Wi = np.empty(Wc.shape[1])
     bi = np.empty(m)
     dWi = np.empty(Wc.shape[1])
@@ -186,18 +202,18 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
         if in_place:
             X = states[i - offset]
         else:
-            _get(states, i - offset, X_copy)
+            _get(fixed, states, i - offset, X_copy)
             X = X_copy
-        _gather(Wc, first, weights, i, Wi)
+        _gather(Wc, first, weights, i, Wi, P)
         if kept and in_place:
             S = values[i - offset]
             slope(act, S.reshape(nm), D_flat)
         else:
             if kept:
-                _get(values, i - offset, S_copy)
+                _get(fixed, values, i - offset, S_copy)
             else:
-                _gather(bc, first, weights, i, bi)
-                _preactivation(op, geom, gamma, Wi, bi, X, A)
+                _gather(bc, first, weights, i, bi, m)
+                _preactivation(op, geom, gamma, fixed, Wi, bi, X, A)
                 activate(act, A_flat, S_flat)
             S = S_copy
             slope(act, S_flat, D_flat)
@@ -224,11 +240,11 @@ def euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam,
         glam[0] += h * acc
 
         # the operator's gradient (eq. 21), summed over the batch
-        op_param_grad(op, geom, gamma, X, G, dWi)
+        op_param_grad(op, geom, gamma, fixed, X, G, dWi)
 
         # z_i = z_{i+1} + K(W_i)^T g  (eq. 18)
-        op_apply_transpose(op, geom, gamma, Wi, G, Z)
+        op_apply_transpose(op, geom, gamma, fixed, Wi, G, Z)
 
         # add into the active coefficient sets (eq. 23)
-        _scatter(dWi, first, weights, i, gW)
-        _scatter(dbi, first, weights, i, gb)
+        _scatter(dWi, first, weights, i, gW, P)
+        _scatter(dbi, first, weights, i, gb, m)

@@ -27,8 +27,8 @@ def _piece_stores(state_buf, value_buf, N, a, r, m):
 
 
 @numba.njit(**JIT)
-def value_and_grad_stored(op, geom, gamma, act, Wc, bc, first, weights, h, lam, X0, piece,
-                          closing, loss, Wo, bo, Y, labels, state_buf, value_buf,
+def value_and_grad_stored(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam, X0,
+                          piece, closing, loss, Wo, bo, Y, labels, state_buf, value_buf,
                           gW, gb, glam, gWo, gbo, Z0):
     """Return the loss; write the gradients and ``Z0 = dloss/dx_0``.
 
@@ -45,8 +45,8 @@ def value_and_grad_stored(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 
         r = min(piece, n - a)
         states, values = _piece_stores(state_buf, value_buf, N, a, r, m)
         X = X0[a:a + r].copy()
-        euler_forward(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 0, N, X,
-                      states, values)
+        euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam, 0, N,
+                      X, states, values)
         XN[a:a + r] = X
 
     Z = np.empty((n, m))
@@ -71,7 +71,7 @@ def value_and_grad_stored(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 
             dW[:] = 0.0
             db[:] = 0.0
             dl[:] = 0.0
-        euler_adjoint(op, geom, gamma, act, Wc, bc, first, weights, h, lam, 0, N,
+        euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam, 0, N,
                       states, values, 0, Zp, dW, db, dl)
         if a > 0:
             gW += tW

@@ -176,14 +176,16 @@ class NumbaSweeps:
 
     def __init__(self, spec):
         # compiled (or loaded from cache) on first use
-        from .kernels import euler, evaluate, head
+        from .kernels import euler, evaluate, head, operators
         self._euler = euler
         self._evaluate = evaluate
         self._head = head
         self.spec = spec
         self.buffers = _Buffers()
         op = spec.operator
-        self._op = (op.kernel_id, op.geometry, float(op.gamma), spec.activation_id)
+        # a narrow dense state gets kernels compiled for its width (see fixed_width)
+        fixed = operators.fixed_width(op.width) if op.matrix_products else ()
+        self._op = (op.kernel_id, op.geometry, float(op.gamma), spec.activation_id, fixed)
         self._no_states = None
 
     @staticmethod

@@ -203,7 +203,7 @@ _SCRIPT = textwrap.dedent("""
     Wc, bc = np.zeros((2, 4)), np.zeros((2, 2))
     X, states = np.ones((1, 2)), np.empty((0, 1, 2))
     try:
-        euler.euler_forward(0, np.zeros(1, np.int64), 0.0, 1, Wc, bc,
+        euler.euler_forward(0, np.zeros(1, np.int64), 0.0, 1, (), Wc, bc,
                             np.array([1], np.int64), np.ones((1, 2)), 0.1, 1.0, 0, 1,
                             X, states, states)
         out["out_of_bounds"] = "no error"

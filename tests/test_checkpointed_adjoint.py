@@ -1,4 +1,5 @@
-"""The checkpointed adjoint gives the store-everything gradient, bit for bit."""
+"""The checkpointed adjoint gives the store-everything gradient, bit for bit; so do the
+pieces of a batch on any number of threads and the kernels compiled for one width."""
 
 import numpy as np
 import pytest
@@ -200,3 +201,25 @@ def test_default_threads_only_for_long_pieces_outside_blas(monkeypatch):
     # an explicit count is obeyed, up to the number of pieces
     assert threads_for(narrow._sweeps.spec, 100, 5, threads=3) == 3
     assert threads_for(wide._sweeps.spec, 512, 256, threads=8) == 4
+
+
+@pytest.mark.parametrize("arch,options", NETWORKS,
+                         ids=[f"{a}-{i}" for i, (a, _) in enumerate(NETWORKS)])
+def test_kernels_compiled_for_the_width_give_the_same_bits(arch, options, monkeypatch):
+    from pysplinet.kernels import operators
+    rng = np.random.default_rng(9)
+    net = _build(arch, options, 13, "numba")
+    assert net._sweeps._op[-1] == (0,) * 3                  # width 3 is compiled in
+    params = net.init_params(rng, amplitude=0.8)
+    x, y = _data(net, rng)
+    monkeypatch.setattr(operators, "MAX_FIXED_WIDTH", 0)
+    general = _build(arch, options, 13, "numba")
+    assert general._sweeps._op[-1] == ()
+    for kw in ({}, {"checkpoints": 3}):
+        loss, grads, dx = net.value_and_grad(params, x, y, return_input_grad=True, **kw)
+        loss0, grads0, dx0 = general.value_and_grad(params, x, y, return_input_grad=True,
+                                                    **kw)
+        assert loss == loss0
+        assert np.array_equal(dx, dx0)
+        assert all(np.array_equal(grads[k], grads0[k]) for k in grads0)
+    assert np.array_equal(net.predict(params, x), general.predict(params, x))

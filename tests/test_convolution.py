@@ -13,7 +13,8 @@ from scipy.linalg import toeplitz
 from scipy.signal import correlate, correlate2d
 
 import pysplinet as ps
-from pysplinet.kernels.operators import op_apply, op_apply_transpose, op_param_grad
+from pysplinet.kernels.operators import (fixed_width, op_apply, op_apply_transpose,
+                                         op_param_grad)
 from pysplinet.operators import make_operator
 
 # every operator of the brief, small enough for exhaustive checks
@@ -34,16 +35,19 @@ OPERATORS = {
 }
 
 
-def _kernel_call(op, theta, X, G):
-    """The compiled apply, transpose (added to a nonzero Z) and parameter gradient."""
+def _kernel_call(op, theta, X, G, fixed=None):
+    """The compiled apply, transpose (added to a nonzero Z) and parameter gradient;
+    ``fixed`` as the sweeps pass it unless given."""
+    if fixed is None:
+        fixed = fixed_width(op.width) if op.matrix_products else ()
     theta = np.ascontiguousarray(theta).ravel()
     A = np.full_like(X, np.nan)
-    op_apply(op.kernel_id, op.geometry, float(op.gamma), theta, X, A)
+    op_apply(op.kernel_id, op.geometry, float(op.gamma), fixed, theta, X, A)
     Z0 = np.linspace(-1.0, 1.0, G.size).reshape(G.shape)
     Z = Z0.copy()
-    op_apply_transpose(op.kernel_id, op.geometry, float(op.gamma), theta, G, Z)
+    op_apply_transpose(op.kernel_id, op.geometry, float(op.gamma), fixed, theta, G, Z)
     d = np.full(theta.size, np.nan)
-    op_param_grad(op.kernel_id, op.geometry, float(op.gamma), X, G, d)
+    op_param_grad(op.kernel_id, op.geometry, float(op.gamma), fixed, X, G, d)
     return A, Z - Z0, d.reshape(op.coef_shape)
 
 
@@ -224,6 +228,21 @@ def test_kernels_match_reference(name):
     np.testing.assert_allclose(A, op.apply(theta, X), rtol=0, atol=1e-12)
     np.testing.assert_allclose(Z, op.apply_transpose(theta, G), rtol=0, atol=1e-12)
     np.testing.assert_allclose(d, op.param_grad(X, G), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("width", [1, 4, 5, 16])
+@pytest.mark.parametrize("kind", [ps.Dense, ps.Antisymmetric])
+def test_width_compiled_in_gives_the_same_bits(kind, width):
+    """The kernels compiled for one width run the same arithmetic as the general ones."""
+    op = kind(width)
+    assert fixed_width(width) == (0,) * width
+    rng = np.random.default_rng(width)
+    theta = rng.standard_normal(op.coef_shape)
+    X = rng.standard_normal((9, width))
+    G = rng.standard_normal((9, width))
+    for fixed_result, general in zip(_kernel_call(op, theta, X, G),
+                                     _kernel_call(op, theta, X, G, fixed=())):
+        assert np.array_equal(fixed_result, general)
 
 
 def test_kernels_match_reference_on_indian_pines_sizes():
