@@ -243,7 +243,7 @@ class NumbaSweeps:
         :func:`sweep_value_and_grad` with ``snapshots=None``."""
         s = self.spec
         n = s.n_layers
-        size = x0.size
+        size = min(piece, x0.shape[0]) * x0.shape[1]      # one piece's states at a time
         state_buf = self.buffers.take(((n + 1) * size,))
         value_buf = self.buffers.take((n * size,))
         gW, gb, glam = np.empty(Wc.shape), np.empty(bc.shape), np.empty(1)
