@@ -47,3 +47,30 @@ def test_head_matches_the_reference(closing, loss):
     if closing == "dense":
         np.testing.assert_allclose(gWo, gWo_ref, rtol=1e-13, atol=1e-16)
         np.testing.assert_allclose(gbo, gbo_ref, rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("closing, loss", PAIRS)
+def test_head_taken_in_pieces_gives_the_bits_of_the_whole_batch(closing, loss):
+    rng = np.random.default_rng(4)
+    n, m = 11, 4
+    k = {"mean": 1, "identity": m, "dense": 3}[closing]
+    X = rng.normal(size=(n, m)) * 3.0
+    Wo = rng.normal(size=(k, m)) if closing == "dense" else np.empty((0, 0))
+    bo = rng.normal(size=k) if closing == "dense" else np.empty(0)
+    if loss == "mse":
+        y, labels = rng.normal(size=(n, k)), np.empty(0, np.int64)
+    else:
+        y, labels = np.empty((0, 0)), rng.integers(0, k, n)
+    args = (CLOSINGS[closing], LOSSES[loss], Wo, bo)
+    Z, gWo, gbo = np.empty((n, m)), np.empty(Wo.shape), np.empty(bo.shape)
+    whole = head.head_value_and_grad(*args, y, labels, X, Z, gWo, gbo)
+
+    Zp, gWop, gbop = np.empty((n, m)), np.zeros(Wo.shape), np.zeros(bo.shape)
+    acc = 0.0
+    for a, b in ((0, 4), (4, 5), (5, 11)):
+        acc = head.head_add(*args, y[a:b], labels[a:b], X[a:b], Zp[a:b], gWop, gbop,
+                            1.0 / n, acc)
+    assert head._loss_finish(LOSSES[loss], acc, 1.0 / n) == whole
+    assert np.array_equal(Zp, Z)
+    if closing == "dense":
+        assert np.array_equal(gWop, gWo) and np.array_equal(gbop, gbo)
