@@ -45,6 +45,13 @@ BACKENDS = {"numba": NumbaSweeps, "numpy": NumpySweeps}
 _TABLE_CHUNK = 1 << 18
 
 
+# the empty arrays that stand for what a head does not have (a size-0 array holds nothing
+# that could be changed, so one of each serves every call)
+_NO_MATRIX = np.empty((0, 0))
+_NO_VECTOR = np.empty(0)
+_NO_LABELS = np.empty(0, dtype=np.int64)
+
+
 def _all_finite(a):
     """Whether every entry is finite. The sum is finite exactly when no entry is NaN or
     infinite, unless finite entries overflow it; only then are the entries looked at."""
@@ -155,6 +162,7 @@ class Network:
         self.h = self.final_time / self.n_layers
 
         self._sweeps_cache = None
+        self._shapes = self._param_shapes()
 
     # ------------------------------------------------------------------ sweeps
 
@@ -223,6 +231,9 @@ class Network:
 
     def param_shapes(self):
         """Dict of parameter name -> shape."""
+        return dict(self._shapes)
+
+    def _param_shapes(self):
         m, K = self.width, self.control.n_sets
         shapes = {"W": (K,) + tuple(self.operator.coef_shape), "b": (K, m)}
         if self.learn_time_scale:
@@ -283,7 +294,7 @@ class Network:
         keys, shapes or values are wrong."""
         if not isinstance(params, dict):
             raise ValueError(f"`params` must be a dict of arrays, got {type(params).__name__}")
-        shapes = self.param_shapes()
+        shapes = self._shapes
         if params.keys() != shapes.keys():
             missing = sorted(set(shapes) - set(params))
             extra = sorted(set(params) - set(shapes))
@@ -383,14 +394,14 @@ class Network:
         """The closing and loss as the back ends take them (``y`` validated, or None when
         only the output is wanted)."""
         dense = self.closing == "dense"
-        empty = np.empty((0, 0))
-        Wo = p["closing.W"] if dense else empty
-        bo = p["closing.b"] if dense else np.empty(0)
-        labels = np.empty(0, dtype=np.int64)
+        Wo = p["closing.W"] if dense else _NO_MATRIX
+        bo = p["closing.b"] if dense else _NO_VECTOR
+        labels = _NO_LABELS
         if y is not None and self.loss_name == "cross_entropy":
             labels = y
         return Head(self.closing, self.loss_name, Wo, bo,
-                    empty if y is None or self.loss_name == "cross_entropy" else y, labels)
+                    _NO_MATRIX if y is None or self.loss_name == "cross_entropy" else y,
+                    labels)
 
     # ------------------------------------------------------------------ evaluation
 
