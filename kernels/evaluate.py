@@ -30,7 +30,8 @@ def value_and_grad_stored(op, geom, gamma, act, fixed, Wc, bc, first, weights, h
     ``X0`` (B, m) is the state after the opening layer. ``state_buf`` and ``value_buf``
     are scratch of at least ``(N + 1) r m`` and ``N r m`` entries with ``r =
     min(piece, B)``, in which each piece keeps its states and activation values as
-    ``(N + 1, r, m)`` and ``(N, r, m)`` blocks. Writes ``gW``, ``gb``, ``glam`` (zeroed
+    ``(N + 1, r, m)`` and ``(N, r, m)`` blocks; when they are empty the scratch is
+    allocated here (cheaper than from Python for a small network). Writes ``gW``, ``gb``, ``glam`` (zeroed
     first), ``gWo``, ``gbo`` (dense closing only), ``Z0`` and the buffers.
     """
     n, m = X0.shape
@@ -48,6 +49,9 @@ def value_and_grad_stored(op, geom, gamma, act, fixed, Wc, bc, first, weights, h
     tW = np.empty_like(gW)
     tb = np.empty_like(gb)
     tl = np.empty(1)
+    if state_buf.shape[0] == 0:
+        state_buf = np.empty((N + 1) * min(piece, n) * m)
+        value_buf = np.empty(N * min(piece, n) * m)
     for a in range(0, n, piece):
         r = min(piece, n - a)
         states = state_buf[:(N + 1) * r * m].reshape((N + 1, r, m))

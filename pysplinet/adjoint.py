@@ -91,6 +91,10 @@ _CLOSING_IDS = {"mean": 0, "identity": 1, "dense": 2}
 _LOSS_IDS = {"mse": 0, "cross_entropy": 1}
 
 
+# an empty scratch buffer: the compiled evaluation then allocates its own
+_NO_SCRATCH = np.empty(0)
+
+
 class _Buffers:
     """Reuse of the large state buffers between calls.
 
@@ -244,8 +248,11 @@ class NumbaSweeps:
         s = self.spec
         n = s.n_layers
         size = min(piece, x0.shape[0]) * x0.shape[1]      # one piece's states at a time
-        state_buf = self.buffers.take(((n + 1) * size,))
-        value_buf = self.buffers.take((n * size,))
+        if (n + 1) * size * 8 < self.buffers.small:
+            state_buf = value_buf = _NO_SCRATCH                # the kernel allocates it
+        else:
+            state_buf = self.buffers.take(((n + 1) * size,))
+            value_buf = self.buffers.take((n * size,))
         gW, gb, glam = np.empty(Wc.shape), np.empty(bc.shape), np.empty(1)
         gWo, gbo = np.empty(head.Wo.shape), np.empty(head.bo.shape)
         z0 = np.empty(x0.shape)
@@ -253,8 +260,9 @@ class NumbaSweeps:
             *self._op, self._flat(Wc), bc, s.first, s.weights, s.h, float(lam), x0, piece,
             _CLOSING_IDS[head.closing], _LOSS_IDS[head.loss], head.Wo, head.bo, head.y,
             head.labels, state_buf, value_buf, self._flat(gW), gb, glam, gWo, gbo, z0)
-        self.buffers.give(state_buf)
-        self.buffers.give(value_buf)
+        if state_buf is not _NO_SCRATCH:
+            self.buffers.give(state_buf)
+            self.buffers.give(value_buf)
         if head.closing != "dense":
             gWo = gbo = None
         return value, gW, gb, glam[0], z0, gWo, gbo
