@@ -31,8 +31,9 @@ def value_and_grad_stored(op, geom, gamma, act, fixed, Wc, bc, first, weights, h
     are scratch of at least ``(N + 1) r m`` and ``N r m`` entries with ``r =
     min(piece, B)``, in which each piece keeps its states and activation values as
     ``(N + 1, r, m)`` and ``(N, r, m)`` blocks; when they are empty the scratch is
-    allocated here (cheaper than from Python for a small network). Writes ``gW``, ``gb``, ``glam`` (zeroed
-    first), ``gWo``, ``gbo`` (dense closing only), ``Z0`` and the buffers.
+    allocated here (cheaper than from Python for a small network). Writes ``gW``, ``gb``,
+    ``glam`` (zeroed first), ``gWo``, ``gbo`` (dense closing only), ``Z0`` and the
+    buffers.
     """
     n, m = X0.shape
     N = first.shape[0]
