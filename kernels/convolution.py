@@ -84,6 +84,21 @@ def _taps3_add(w0, w1, w2, x, a):
 
 
 @numba.njit(**JIT)
+def _taps3_set(w0, w1, w2, x, a):
+    """``a[j] = 0 + (w0 x[j - 1] + w1 x[j] + w2 x[j + 1])``: :func:`_taps3_add` into a
+    zeroed row in one pass, with the same bits (the ``0 +`` is kept: it turns -0.0
+    into +0.0, as the addition into a zeroed row does)."""
+    n = a.shape[0]
+    if n == 1:
+        a[0] = 0.0 + w1 * x[0]
+        return
+    a[0] = 0.0 + (w1 * x[0] + w2 * x[1])
+    for j in range(1, n - 1):
+        a[j] = 0.0 + (w0 * x[j - 1] + w1 * x[j] + w2 * x[j + 1])
+    a[n - 1] = 0.0 + (w0 * x[n - 2] + w1 * x[n - 1])
+
+
+@numba.njit(**JIT)
 def _taps3_products(g, x, t):
     """``t[q, j] += g[j] x[j + q - 1]`` for ``q = 0, 1, 2`` (in-row terms only)."""
     n = g.shape[0]
@@ -120,6 +135,10 @@ def conv_apply(geom, theta, X, A):
         for b in range(X.shape[0]):
             x = X[b]
             a = A[b]
+            if C == 1 and k2 == 3:
+                # the paper's layer: one channel, three taps, the row written in one pass
+                _taps3_set(theta[0], theta[1], theta[2], x, a)
+                continue
             a[:] = 0.0
             for o in range(C):
                 for c in range(C):
@@ -169,6 +188,9 @@ def conv_add_transpose(geom, theta, G, Z):
         for b in range(G.shape[0]):
             g = G[b]
             z = Z[b]
+            if C == 1 and k2 == 3:
+                _taps3_add(theta[2], theta[1], theta[0], g, z)
+                continue
             for o in range(C):
                 for c in range(C):
                     if k2 == 3:
@@ -239,8 +261,11 @@ def conv_param_grad(geom, X, G, dtheta):
                 if k2 == 3:
                     rows3[:, :] = 0.0
                     for b in range(n):
-                        _taps3_products(G[b, o * n2:(o + 1) * n2], X[b, c * n2:(c + 1) * n2],
-                                        rows3)
+                        if C == 1:
+                            _taps3_products(G[b], X[b], rows3)
+                        else:
+                            _taps3_products(G[b, o * n2:(o + 1) * n2],
+                                            X[b, c * n2:(c + 1) * n2], rows3)
                     for q in range(3):
                         dtheta[3 * (o * C + c) + q] = _sum(rows3[q])
                     continue
