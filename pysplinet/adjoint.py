@@ -254,7 +254,10 @@ class NumbaSweeps:
             state_buf = self.buffers.take(((n + 1) * size,))
             value_buf = self.buffers.take((n * size,))
         gW, gb, glam = np.empty(Wc.shape), np.empty(bc.shape), np.empty(1)
-        gWo, gbo = np.empty(head.Wo.shape), np.empty(head.bo.shape)
+        dense = head.closing == "dense"
+        # a closing other than dense has no gradients: its empty arrays stand in
+        gWo = np.empty(head.Wo.shape) if dense else head.Wo
+        gbo = np.empty(head.bo.shape) if dense else head.bo
         z0 = np.empty(x0.shape)
         value = self._evaluate.value_and_grad_stored(
             *self._op, self._flat(Wc), bc, s.first, s.weights, s.h, float(lam), x0, piece,
@@ -263,7 +266,7 @@ class NumbaSweeps:
         if state_buf is not _NO_SCRATCH:
             self.buffers.give(state_buf)
             self.buffers.give(value_buf)
-        if head.closing != "dense":
+        if not dense:
             gWo = gbo = None
         return value, gW, gb, glam[0], z0, gWo, gbo
 
