@@ -2,15 +2,14 @@
 
 :func:`value_and_grad_stored` does, for a batch cut into pieces of ``piece`` samples, what
 the Python driver :func:`pysplinet.adjoint.sweep_value_and_grad` does with every state
-stored, and gives the same bits, but it takes the pieces one at a time: the forward sweep
-of a piece, the head on that piece's final states, the adjoint sweep of the piece, and
-then the next piece in the same scratch memory. The loss is a sum over samples and each
-sample's ``dloss/dx_N`` depends on that sample alone, so the head can run piece by piece
-(:func:`.head.head_add`, its sums carried from piece to piece in sample order). Only one
-piece's states are held at a time: a few megabytes that stay in the cache between the
-forward and the adjoint sweep, where all pieces' states would go out to main memory and
-back. Every step is the same function the driver calls, on the same numbers; the Python
-work between the steps, which for a narrow network costs as much as the sweeps, is saved.
+stored, and gives the same bits: the pieces one at a time, each with its forward sweep,
+the head on that piece's final states, and its adjoint sweep, all in the same scratch
+memory. The loss is a sum over samples and each sample's ``dloss/dx_N`` depends on that
+sample alone, so the head can run piece by piece (:func:`.head.head_add`, its sums
+carried from piece to piece in sample order). Only one piece's states are held at a time:
+a few megabytes that stay in the cache between the forward and the adjoint sweep. Every
+step is the same function the driver calls, on the same numbers; the Python work between
+the steps, which for a narrow network costs as much as the sweeps, is saved.
 """
 
 import numba
@@ -18,7 +17,7 @@ import numpy as np
 
 from ._config import JIT
 from .euler import euler_adjoint, euler_forward
-from .head import DENSE, _loss_finish, head_add
+from .head import DENSE, head_add, loss_finish
 
 
 @numba.njit(**JIT)
@@ -77,4 +76,4 @@ def value_and_grad_stored(op, geom, gamma, act, fixed, Wc, bc, first, weights, h
             gb += tb
             glam += tl
         Z0[a:a + r] = Z
-    return _loss_finish(loss, acc, inv)
+    return loss_finish(loss, acc, inv)

@@ -45,22 +45,22 @@ def close(closing, Wo, bo, X, O):
 
 
 @numba.njit(**JIT)
-def _loss_add(loss, O, Y, labels, G, inv, acc):
-    """Add the loss terms of the rows of ``O`` to the running sum ``acc`` and return it;
-    write ``G = inv * d(terms)/dO``.
+def _loss_terms(loss, O, Y, labels, G, inv, T):
+    """Write the loss terms of the rows of ``O`` into ``T`` and ``G = inv * d(terms)/dO``.
 
-    The terms are added one sample after another into the one sum, so a batch taken in
-    consecutive pieces, with the sum carried from piece to piece, gives the same bits as
-    the whole batch at once. Scaled by :func:`_loss_finish`.
+    Mean squared error: ``T[b, c] = (o[b, c] - y[b, c])^2``; cross-entropy:
+    ``T[b, 0] = logsumexp(o[b]) - o[b, y_b]``. The loss is ``loss_finish`` of the terms
+    summed in index order (:func:`_terms_add`): summing the same terms in the same order
+    gives the same bits whether the batch is taken whole or piece by piece.
     """
     n, k = O.shape
     if loss == MSE:
         for b in range(n):
             for c in range(k):
                 r = O[b, c] - Y[b, c]
-                acc += r * r
+                T[b, c] = r * r
                 G[b, c] = r * inv
-        return acc
+        return
     for b in range(n):
         top = O[b, 0]
         for c in range(1, k):
@@ -70,15 +70,29 @@ def _loss_add(loss, O, Y, labels, G, inv, acc):
             G[b, c] = math.exp(O[b, c] - top)
             s += G[b, c]
         y = labels[b]
-        acc += (top - O[b, y]) + math.log(s)
+        T[b, 0] = (top - O[b, y]) + math.log(s)
         for c in range(k):
             G[b, c] = G[b, c] / s * inv
         G[b, y] -= inv
+
+
+@numba.njit(**JIT)
+def term_shape(loss, n, k):
+    """The shape of the loss terms of ``n`` outputs of ``k`` entries."""
+    return (n, k) if loss == MSE else (n, 1)
+
+
+@numba.njit(**JIT)
+def _terms_add(T, acc):
+    """``acc`` plus the entries of ``T`` one after another, in index order."""
+    for b in range(T.shape[0]):
+        for c in range(T.shape[1]):
+            acc += T[b, c]
     return acc
 
 
 @numba.njit(**JIT)
-def _loss_finish(loss, acc, inv):
+def loss_finish(loss, acc, inv):
     """The loss from the sum of its terms over the batch (``inv = 1 / B``)."""
     return 0.5 * acc * inv if loss == MSE else acc * inv
 
@@ -91,26 +105,27 @@ def loss_value_and_grad(loss, O, Y, labels, G):
     of the cross-entropy; the other one is not read. The cross-entropy shifts each row by
     its maximum first, so large logits neither overflow nor lose digits.
     """
-    inv = 1.0 / O.shape[0]
-    return _loss_finish(loss, _loss_add(loss, O, Y, labels, G, inv, 0.0), inv)
+    n, k = O.shape
+    inv = 1.0 / n
+    T = np.empty(term_shape(loss, n, k))
+    _loss_terms(loss, O, Y, labels, G, inv, T)
+    return loss_finish(loss, _terms_add(T, 0.0), inv)
 
 
 @numba.njit(**JIT)
-def head_add(closing, loss, Wo, bo, Y, labels, X, Z, gWo, gbo, inv, acc):
-    """The head on a piece of the batch: add its loss terms to ``acc`` and return the sum.
+def head_piece(closing, loss, Wo, bo, Y, labels, X, Z, G, T, inv):
+    """The head on a piece of the batch, all but its sums over samples.
 
     ``X`` holds the final states of the piece's samples, ``Y`` or ``labels`` their
     targets, ``inv`` is one over the size of the whole batch. Writes ``Z = dloss/dx_N``
-    of the piece and, with the dense closing, adds the piece's part of the closing's
-    gradients to ``gWo``, ``gbo``. Every sum over samples runs one sample after another,
-    so the pieces taken in order give the bits of the whole batch.
+    of the piece, ``G = dloss/do`` and the loss terms ``T`` (:func:`_loss_terms`); each
+    row of them depends on its own sample alone. :func:`head_sums` adds the rest.
     """
     n, m = X.shape
-    k = 1 if closing == MEAN else (m if closing == IDENTITY else Wo.shape[0])
+    k = G.shape[1]
     O = np.empty((n, k))
-    G = np.empty((n, k))
     close(closing, Wo, bo, X, O)
-    acc = _loss_add(loss, O, Y, labels, G, inv, acc)
+    _loss_terms(loss, O, Y, labels, G, inv, T)
     if closing == MEAN:
         inv_m = 1.0 / m
         for b in range(n):
@@ -127,11 +142,45 @@ def head_add(closing, loss, Wo, bo, Y, labels, X, Z, gWo, gbo, inv, acc):
                 Z[b, j] = 0.0
             for c in range(k):
                 g = G[b, c]
+                for j in range(m):
+                    Z[b, j] += g * Wo[c, j]
+
+
+@numba.njit(**JIT)
+def head_sums(closing, X, G, T, gWo, gbo, acc):
+    """The sums over the samples of a piece (after :func:`head_piece`): return ``acc``
+    plus its loss terms, and with the dense closing add its part of the closing's
+    gradients to ``gWo``, ``gbo``. The sums run one sample after another, so the pieces
+    taken in order give the bits of the whole batch."""
+    acc = _terms_add(T, acc)
+    if closing == DENSE:
+        n, m = X.shape
+        for b in range(n):
+            for c in range(G.shape[1]):
+                g = G[b, c]
                 gbo[c] += g
                 for j in range(m):
                     gWo[c, j] += g * X[b, j]
-                    Z[b, j] += g * Wo[c, j]
     return acc
+
+
+@numba.njit(**JIT)
+def n_outputs(closing, Wo, m):
+    """The number of outputs of a closing on states of width ``m``."""
+    return 1 if closing == MEAN else (m if closing == IDENTITY else Wo.shape[0])
+
+
+@numba.njit(**JIT)
+def head_add(closing, loss, Wo, bo, Y, labels, X, Z, gWo, gbo, inv, acc):
+    """The head on a piece of the batch, sums included: :func:`head_piece`, then
+    :func:`head_sums`. Returns ``acc`` plus the piece's loss terms; writes ``Z`` and adds
+    to ``gWo``, ``gbo`` (dense closing)."""
+    n, m = X.shape
+    k = n_outputs(closing, Wo, m)
+    G = np.empty((n, k))
+    T = np.empty(term_shape(loss, n, k))
+    head_piece(closing, loss, Wo, bo, Y, labels, X, Z, G, T, inv)
+    return head_sums(closing, X, G, T, gWo, gbo, acc)
 
 
 @numba.njit(**JIT)
@@ -146,4 +195,4 @@ def head_value_and_grad(closing, loss, Wo, bo, Y, labels, X, Z, gWo, gbo):
         gbo[:] = 0.0
     inv = 1.0 / X.shape[0]
     acc = head_add(closing, loss, Wo, bo, Y, labels, X, Z, gWo, gbo, inv, 0.0)
-    return _loss_finish(loss, acc, inv)
+    return loss_finish(loss, acc, inv)

@@ -160,12 +160,25 @@ class NumpySweeps:
         return loss_value_and_grad(head.loss, O, head.targets)[0]
 
     @staticmethod
-    def head_value_and_grad(head, X):
-        """``(loss, z_N, gWo, gbo)`` of the final states ``X``; the closing's gradients
-        are None unless it is dense."""
+    def head_piece(head, piece, X, batch):
+        """``(z_N, partial)`` of the samples ``piece`` (a slice of the batch of ``batch``
+        samples) with final states ``X``; :meth:`head_sums` adds up the partials."""
         O = reference.close(head.closing, head.Wo, head.bo, X)
-        value, go = loss_value_and_grad(head.loss, O, head.targets)
-        return (value,) + reference.close_adjoint(head.closing, head.Wo, X, go)
+        value, go = loss_value_and_grad(head.loss, O, head.targets[piece], batch)
+        Z, gWo, gbo = reference.close_adjoint(head.closing, head.Wo, X, go)
+        return Z, (value, gWo, gbo)
+
+    @staticmethod
+    def head_sums(head, partials, batch):
+        """``(loss, gWo, gbo)`` from the pieces' partials, added in piece order; the
+        closing's gradients are None unless it is dense."""
+        value, gWo, gbo = partials[0]
+        for more in partials[1:]:
+            value += more[0]
+            if gWo is not None:
+                gWo = gWo + more[1]
+                gbo = gbo + more[2]
+        return value, gWo, gbo
 
 
 class NumbaSweeps:
@@ -229,17 +242,30 @@ class NumbaSweeps:
             return head.Wo.shape[0]
         return 1 if head.closing == "mean" else X.shape[1]
 
-    def head_value_and_grad(self, head, X):
-        """``(loss, z_N, gWo, gbo)`` of the final states ``X``; the closing's gradients
-        are None unless it is dense."""
-        Z = np.empty(X.shape)
-        gWo, gbo = np.empty(head.Wo.shape), np.empty(head.bo.shape)
-        value = self._head.head_value_and_grad(
-            _CLOSING_IDS[head.closing], _LOSS_IDS[head.loss], head.Wo, head.bo, head.y,
-            head.labels, X, Z, gWo, gbo)
-        if head.closing != "dense":
-            gWo = gbo = None
-        return value, Z, gWo, gbo
+    def head_piece(self, head, piece, X, batch):
+        """``(z_N, partial)`` of the samples ``piece`` (a slice of the batch of ``batch``
+        samples) with final states ``X``: the head without its sums over samples
+        (:func:`pysplinet.kernels.head.head_piece`); :meth:`head_sums` adds them up."""
+        n, k = X.shape[0], self._n_outputs(head, X)
+        loss = _LOSS_IDS[head.loss]
+        Z, G = np.empty(X.shape), np.empty((n, k))
+        T = np.empty(self._head.term_shape(loss, n, k))
+        self._head.head_piece(_CLOSING_IDS[head.closing], loss, head.Wo, head.bo,
+                              head.y[piece], head.labels[piece], X, Z, G, T, 1.0 / batch)
+        return Z, (X, G, T)
+
+    def head_sums(self, head, partials, batch):
+        """``(loss, gWo, gbo)`` from the pieces' partials, summed sample after sample in
+        piece order: the bits of the whole batch at once. The closing's gradients are
+        None unless it is dense."""
+        dense = head.closing == "dense"
+        gWo = np.zeros(head.Wo.shape) if dense else head.Wo
+        gbo = np.zeros(head.bo.shape) if dense else head.bo
+        acc = 0.0
+        for X, G, T in partials:
+            acc = self._head.head_sums(_CLOSING_IDS[head.closing], X, G, T, gWo, gbo, acc)
+        value = self._head.loss_finish(_LOSS_IDS[head.loss], acc, 1.0 / batch)
+        return (value, gWo, gbo) if dense else (value, None, None)
 
     def value_and_grad_stored(self, Wc, bc, lam, x0, head, piece):
         """Store-everything evaluation of all pieces of ``piece`` samples in one compiled
@@ -427,12 +453,15 @@ def threads_for(spec, batch, width, threads=None):
 def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=None):
     """Loss and gradients of the ODE part of a network and its head.
 
-    The batch is cut into pieces of :func:`piece_size` samples. Each piece runs its own
-    forward sweep and adjoint sweep (the compiled kernels release the GIL, so pieces run in
-    parallel on ``threads`` threads); the closing layer and loss see the whole batch; the
-    pieces' gradients are added in piece order. The result is the same bits for any
-    number of threads. When all states are stored and the pieces run one after another,
-    a back end that can (:class:`NumbaSweeps`) does all of it in one compiled call.
+    The batch is cut into pieces of :func:`piece_size` samples. Each piece runs on its own
+    (the compiled kernels release the GIL, so pieces run in parallel on ``threads``
+    threads): its forward sweep, the closing layer and loss on its samples (each sample's
+    ``dloss/dx_N`` depends on that sample alone), its adjoint sweep. Then the loss terms
+    and the closing's gradients are summed sample after sample, and the pieces' gradients
+    added in piece order, so the result is the same bits for any number of threads and as
+    if the head had seen the whole batch at once. When all states are stored and the
+    pieces run one after another, a back end that can (:class:`NumbaSweeps`) does all of
+    it in one compiled call.
 
     Parameters
     ----------
@@ -475,14 +504,16 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=
     else:
         run = map
 
-    # forward sweeps up to x_N, then the loss on the whole batch, then the adjoint sweeps
-    if len(pieces) == 1:
-        loss, Z, gWo, gbo = sweeps.head_value_and_grad(head, next(drivers[0]))
-        z0 = _finish(drivers[0], Z)
-    else:
-        x_n = np.concatenate(list(run(next, drivers)))
-        loss, Z, gWo, gbo = sweeps.head_value_and_grad(head, x_n)
-        z0 = np.concatenate(list(run(_finish, drivers, [Z[p] for p in pieces])))
+    # each piece on its own: forward sweep to x_N, the head on the piece (all but its sums
+    # over samples, which need the pieces in order), adjoint sweep; only the pieces that
+    # are running hold their states
+    def run_piece(driver, part):
+        Z, partial = sweeps.head_piece(head, part, next(driver), batch)
+        return _finish(driver, Z), partial
+
+    done = list(run(run_piece, drivers, pieces))
+    loss, gWo, gbo = sweeps.head_sums(head, [partial for _, partial in done], batch)
+    z0 = done[0][0] if len(done) == 1 else np.concatenate([z for z, _ in done])
 
     gW, gb, glam = grads[0]
     for more in grads[1:]:

@@ -24,18 +24,21 @@ def softmax(o):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def loss_value_and_grad(name, o, y):
+def loss_value_and_grad(name, o, y, batch=None):
     """Loss value and ``dloss/do`` for outputs ``o`` (B, C) and validated targets ``y``.
 
     ``y`` is (B, C) float for ``"mse"`` and (B,) integer labels for ``"cross_entropy"``;
-    shapes are checked by the network before this is called, never broadcast here.
+    shapes are checked by the network before this is called, never broadcast here. When
+    ``o`` is a piece of a larger batch, ``batch`` is that batch's size: the value is then
+    the piece's share of the batch mean (the shares add up to the loss) and the gradient
+    carries the factor ``1 / batch``.
     """
-    n = o.shape[0]
+    n = o.shape[0] if batch is None else batch
     if name == "mse":
         r = o - y
         return 0.5 * float(np.sum(r * r)) / n, r / n
     if name == "cross_entropy":
-        rows = np.arange(n)
+        rows = np.arange(o.shape[0])
         m = o.max(axis=1, keepdims=True)
         e = np.exp(o - m)
         s = e.sum(axis=1, keepdims=True)

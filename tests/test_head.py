@@ -70,7 +70,7 @@ def test_head_taken_in_pieces_gives_the_bits_of_the_whole_batch(closing, loss):
     for a, b in ((0, 4), (4, 5), (5, 11)):
         acc = head.head_add(*args, y[a:b], labels[a:b], X[a:b], Zp[a:b], gWop, gbop,
                             1.0 / n, acc)
-    assert head._loss_finish(LOSSES[loss], acc, 1.0 / n) == whole
+    assert head.loss_finish(LOSSES[loss], acc, 1.0 / n) == whole
     assert np.array_equal(Zp, Z)
     if closing == "dense":
         assert np.array_equal(gWop, gWo) and np.array_equal(gbop, gbo)
