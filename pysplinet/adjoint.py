@@ -203,7 +203,6 @@ class NumbaSweeps:
         # a narrow dense state gets kernels compiled for its width (see fixed_width)
         fixed = operators.fixed_width(op.width) if op.matrix_products else ()
         self._op = (op.kernel_id, op.geometry, float(op.gamma), spec.activation_id, fixed)
-        self._no_states = None
 
     @staticmethod
     def _flat(a):

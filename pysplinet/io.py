@@ -80,7 +80,9 @@ class ModelFileError(ValueError):
 def _json_bytes(name: str, value: object) -> np.ndarray:
     """Encode a dict as strict JSON in a uint8 array; a clear error if it cannot be."""
     if not isinstance(value, Mapping):
-        raise TypeError(f"`{name}` must be a dict, got {type(value)!r}")
+        hint = (" (a network's configuration is its `.config`)"
+                if name == "net_config" and hasattr(value, "config") else "")
+        raise TypeError(f"`{name}` must be a dict, got {type(value)!r}{hint}")
     try:
         text = json.dumps(dict(value), allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:

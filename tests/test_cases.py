@@ -1,7 +1,6 @@
 """Tests of pysplinet.cases: the networks and training defaults of the paper's test cases."""
 
 import math
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,8 +8,9 @@ import pytest
 
 import pysplinet as ps
 from pysplinet import cases
+from _shared import SHARED_DATA
 
-REFERENCE = Path("/work/shared/data/splinet_reference")
+REFERENCE = SHARED_DATA / "splinet_reference"
 
 
 def test_training_defaults_are_the_papers():
@@ -130,7 +130,7 @@ def test_load_data_maps_source_and_options():
 
 def test_load_data_reads_reference_files():
     if not REFERENCE.is_dir():
-        pytest.skip("the authors' reference files are not in /work/shared/data")
+        pytest.skip(f"the authors' reference files are not in {SHARED_DATA}")
     data = cases.load_data("reference-sine", REFERENCE, freq=5.0)       # float accepted
     assert data.name == "reference-sine" and data.n_train == 200 and data.meta["freq"] == 5
     peaks = cases.load_data("reference-peaks", REFERENCE, n_train=50, n_val=20)

@@ -16,8 +16,9 @@ import pytest
 import pysplinet as ps
 from pysplinet import cases
 from pysplinet.cli import main
+from _shared import SHARED_DATA
 
-SHARED = Path("/work/shared/data")
+SHARED = SHARED_DATA
 REFERENCE = SHARED / "splinet_reference"
 PINES_NPZ = SHARED / "indian_pines" / "indian_pines.npz"
 PACKAGE = Path(ps.__file__).resolve().parent
@@ -347,7 +348,7 @@ def test_evaluate_needs_a_case_when_the_file_has_none(capsys, tmp_path):
 
 def test_train_on_the_authors_reference_data(capsys):
     if not REFERENCE.is_dir():
-        pytest.skip("the authors' reference files are not in /work/shared/data")
+        pytest.skip(f"the authors' reference files are not in {SHARED_DATA}")
     code, r, _ = run_json(capsys, "train", "--case", "reference-sine", "--data-source",
                           REFERENCE, "--freq", 2, "--epochs", 5)
     assert code == 0 and r["data"]["n_train"] == 40 and "xtrain_k2.dat" in r["data"]["source"]

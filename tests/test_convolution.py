@@ -16,6 +16,7 @@ import pysplinet as ps
 from pysplinet.kernels.operators import (fixed_width, op_apply, op_apply_transpose,
                                          op_param_grad)
 from pysplinet.operators import make_operator
+from _shared import SHARED_DATA
 
 # every operator of the brief, small enough for exhaustive checks
 OPERATORS = {
@@ -439,7 +440,7 @@ class TestConfiguration:
 
 # ---------------------------------------------------------------------- Indian Pines
 
-INDIAN_PINES_FILE = "/work/shared/data/indian_pines/indian_pines.npz"
+INDIAN_PINES_FILE = str(SHARED_DATA / "indian_pines" / "indian_pines.npz")
 
 
 def test_indian_pines_network_is_the_papers():

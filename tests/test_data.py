@@ -3,7 +3,6 @@
 import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,9 @@ from scipy.io import savemat
 
 import pysplinet.data as data
 from pysplinet.data import _indian_pines
+from _shared import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = SHARED_DATA
 REFERENCE = SHARED / "splinet_reference"
 PINES_NPZ = SHARED / "indian_pines" / "indian_pines.npz"
 

@@ -1,13 +1,13 @@
 """Tests for pysplinet.studies.paper: the paper's numbers, checked against its text."""
 
-import pathlib
 import re
 
 import pytest
 
 from pysplinet.studies.paper import PAPER, SEARCH_SPACE, TABLES, TIME_SCALE, paper_rows
+from _shared import SHARED
 
-PAPER_TEXT = pathlib.Path(__file__).resolve().parents[2] / "shared/paper/splinet-paper.txt"
+PAPER_TEXT = SHARED / "paper" / "splinet-paper.txt"
 _POWER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:×|imes)\s*10\^\{(-?\d+)\}")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)%")
 _HEADERS = {(1, 1): r"$\sin(x)$", (1, 2): r"$\sin(2x)$", (1, 5): r"$\sin(5x)$",

@@ -47,7 +47,8 @@ _GT_KEY = "indian_pines_gt"
 
 _HOW_TO_GET = (
     'install the optional extra with `pip install "pysplinet[indian-pines]"` (the tensorly '
-    "wheel ships the 200-band corrected scene), or pass `path`: Indian_pines.mat or "
+    "wheel ships the 200-band corrected scene), or give the files (`path` in Python, "
+    "--data-source on the command line): Indian_pines.mat or "
     "Indian_pines_corrected.mat beside Indian_pines_gt.mat, a folder of those or of "
     "TensorLy's .npy files, or an .npz with arrays 'cube' and 'labels'"
 )

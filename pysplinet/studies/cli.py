@@ -157,19 +157,24 @@ def reproduce_command(args):
                    for s in studies]
     _check_out(args.out)
     _open_db(args.db, create=True)
+    def say(message):
+        """A status line on stderr, unless --quiet."""
+        if not args.quiet:
+            print(message, file=sys.stderr)
+
     if "indian-pines" in studies:
         missing = _indian_pines_missing()
         if missing and args.study == "indian-pines":
             raise CLIError(f"reproduce indian-pines: {missing}")
         if missing:
-            print(f"# indian-pines: skipped: {missing}", file=sys.stderr)
+            say(f"# indian-pines: skipped: {missing}")
             options = [o for o, s in zip(options, studies) if s != "indian-pines"]
 
     start = time.perf_counter()
     status = 0
     for opts in options:
         name = study_name(opts)
-        print(f"# {name}: running into {args.db}", file=sys.stderr)
+        say(f"# {name}: running into {args.db}")
         try:
             name, summary = run_study(opts, args.db, workers=args.workers,
                                       scheduler=args.scheduler, progress=not args.quiet)
@@ -182,9 +187,9 @@ def reproduce_command(args):
             return 130
         except ConnectionError as err:
             raise CLIError(str(err)) from None
-        print(f"# {name}: {summary.total} runs, {summary.skipped} already stored, "
-              f"{summary.done} run now ({summary.ok} ok, {summary.diverged} diverged, "
-              f"{summary.failed} failed), {summary.lost} lost", file=sys.stderr)
+        say(f"# {name}: {summary.total} runs, {summary.skipped} already stored, "
+            f"{summary.done} run now ({summary.ok} ok, {summary.diverged} diverged, "
+            f"{summary.failed} failed), {summary.lost} lost")
         if summary.failed or summary.lost:
             status = 1
         try:
@@ -194,9 +199,9 @@ def reproduce_command(args):
                   f"runs are stored in {args.db!r}: run the same command again to resume",
                   file=sys.stderr)
             return 130
-    print(f"reproduce {args.study} ({profile} profile) finished in "
-          f"{time.perf_counter() - start:.1f} s; database {args.db}, report in {args.out}",
-          file=sys.stderr)
+    sized = "" if args.samples is None else f", --samples {args.samples}"
+    say(f"reproduce {args.study} ({profile} profile{sized}) finished in "
+        f"{time.perf_counter() - start:.1f} s; database {args.db}, report in {args.out}")
     if status:
         print("pysplinet reproduce: some runs failed or were lost; see the tables, rerun "
               "(with --retry-failed for failed runs) to complete the study", file=sys.stderr)
