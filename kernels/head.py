@@ -181,18 +181,3 @@ def head_add(closing, loss, Wo, bo, Y, labels, X, Z, gWo, gbo, inv, acc):
     T = np.empty(term_shape(loss, n, k))
     head_piece(closing, loss, Wo, bo, Y, labels, X, Z, G, T, inv)
     return head_sums(closing, X, G, T, gWo, gbo, acc)
-
-
-@numba.njit(**JIT)
-def head_value_and_grad(closing, loss, Wo, bo, Y, labels, X, Z, gWo, gbo):
-    """Return the loss of the final states ``X`` (B, m) and write ``Z = dloss/dx_N``.
-
-    With the dense closing it also writes the closing's gradients ``gWo`` (k, m) and
-    ``gbo`` (k,) (otherwise those are not touched). Writes ``Z``, ``gWo``, ``gbo``.
-    """
-    if closing == DENSE:
-        gWo[:, :] = 0.0
-        gbo[:] = 0.0
-    inv = 1.0 / X.shape[0]
-    acc = head_add(closing, loss, Wo, bo, Y, labels, X, Z, gWo, gbo, inv, 0.0)
-    return loss_finish(loss, acc, inv)

@@ -35,6 +35,7 @@ from .adjoint import (Head, NumbaSweeps, NumpySweeps, SweepSpec, snapshots_for,
                       sweep_value_and_grad)
 from .controls import PerLayerControl, SplineControl
 from .losses import LOSSES
+from .optim import all_finite
 
 __all__ = ["Network", "SpliNet", "ODENet", "ResNet", "network_from_config"]
 
@@ -50,14 +51,6 @@ _TABLE_CHUNK = 1 << 18
 _NO_MATRIX = np.empty((0, 0))
 _NO_VECTOR = np.empty(0)
 _NO_LABELS = np.empty(0, dtype=np.int64)
-
-
-def _all_finite(a):
-    """Whether every entry of a float64 array is finite. The sum of squares (a single dot
-    product, the quickest reduction for a small array) is finite exactly when no entry is
-    NaN or infinite, unless finite entries overflow it; only then are the entries looked
-    at one by one."""
-    return math.isfinite(np.vdot(a, a)) or bool(np.isfinite(a).all())
 
 
 def _positive_int(name, value):
@@ -315,7 +308,7 @@ class Network:
                     raise ValueError(f"`params[{k!r}]` must have shape {shape}, "
                                      f"got {a.shape}")
                 a = np.asarray(a, dtype=np.float64, order="C")     # keeps 0-d arrays 0-d
-            if not _all_finite(a):
+            if not all_finite(a):
                 raise ValueError(f"`params[{k!r}]` contains NaN or inf")
             out[k] = a
         return out
@@ -333,7 +326,7 @@ class Network:
                              + (" (or (batch,))" if self.n_inputs == 1 else "")
                              + f", got {a.shape}")
         a = np.ascontiguousarray(a, dtype=np.float64)
-        if not _all_finite(a):
+        if not all_finite(a):
             raise ValueError("`x` contains NaN or inf")
         return a
 
@@ -359,7 +352,7 @@ class Network:
                              + (f" or ({batch},)" if self.n_outputs == 1 else "")
                              + f" to match `x`, got {np.shape(y)}")
         a = np.ascontiguousarray(a, dtype=np.float64)
-        if not _all_finite(a):
+        if not all_finite(a):
             raise ValueError("`y` contains NaN or inf")
         return a
 

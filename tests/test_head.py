@@ -17,6 +17,15 @@ LOSSES = {"mse": head.MSE, "cross_entropy": head.CROSS_ENTROPY}
 PAIRS = [(c, l) for c in CLOSINGS for l in LOSSES if (c, l) != ("mean", "cross_entropy")]
 
 
+def _whole_batch(closing, loss, Wo, bo, y, labels, X):
+    """``(loss, z_N, gWo, gbo)`` of the compiled head on the whole batch as one piece."""
+    Z, gWo, gbo = np.empty(X.shape), np.zeros(Wo.shape), np.zeros(bo.shape)
+    inv = 1.0 / X.shape[0]
+    acc = head.head_add(CLOSINGS[closing], LOSSES[loss], Wo, bo, y, labels, X, Z, gWo, gbo,
+                        inv, 0.0)
+    return head.loss_finish(LOSSES[loss], acc, inv), Z, gWo, gbo
+
+
 @pytest.mark.parametrize("closing, loss", PAIRS)
 def test_head_matches_the_reference(closing, loss):
     rng = np.random.default_rng(3)
@@ -32,9 +41,7 @@ def test_head_matches_the_reference(closing, loss):
         y, labels = np.empty((0, 0)), rng.integers(0, k, n)
         target = labels
 
-    Z, gWo, gbo = np.empty((n, m)), np.empty(Wo.shape), np.empty(bo.shape)
-    value = head.head_value_and_grad(CLOSINGS[closing], LOSSES[loss], Wo, bo, y, labels, X,
-                                     Z, gWo, gbo)
+    value, Z, gWo, gbo = _whole_batch(closing, loss, Wo, bo, y, labels, X)
     O = np.empty((n, k))
     head.close(CLOSINGS[closing], Wo, bo, X, O)
 
@@ -62,8 +69,7 @@ def test_head_taken_in_pieces_gives_the_bits_of_the_whole_batch(closing, loss):
     else:
         y, labels = np.empty((0, 0)), rng.integers(0, k, n)
     args = (CLOSINGS[closing], LOSSES[loss], Wo, bo)
-    Z, gWo, gbo = np.empty((n, m)), np.empty(Wo.shape), np.empty(bo.shape)
-    whole = head.head_value_and_grad(*args, y, labels, X, Z, gWo, gbo)
+    whole, Z, gWo, gbo = _whole_batch(closing, loss, Wo, bo, y, labels, X)
 
     Zp, gWop, gbop = np.empty((n, m)), np.zeros(Wo.shape), np.zeros(bo.shape)
     acc = 0.0

@@ -157,6 +157,7 @@ def reproduce_command(args):
                    for s in studies]
     _check_out(args.out)
     _open_db(args.db, create=True)
+
     def say(message):
         """A status line on stderr, unless --quiet."""
         if not args.quiet:
