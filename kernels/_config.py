@@ -26,7 +26,7 @@ import tempfile
 import numba
 from numba.core import caching
 
-__all__ = ["JIT", "CACHE_DIR"]
+__all__ = ["JIT", "INLINE", "CACHE_DIR"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -108,3 +108,9 @@ if _KernelCacheLocator not in caching.CacheImpl._locator_classes:
 # error_model="numpy": a float division by zero gives inf or NaN instead of raising, which
 # removes a branch from every division and lets the compiler vectorise the loops.
 JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+# The helpers the sweeps call once or more per layer (operators, activations, gathers,
+# copies) are inlined into their callers by Numba itself: a call per layer costs as much
+# as a narrow layer's arithmetic, and inlined, a width compiled into the caller reaches
+# the helper's loops. (Left to LLVM, the helpers often stay calls.)
+INLINE = dict(JIT, inline="always")

@@ -5,7 +5,7 @@ import math
 
 import numba
 
-from ._config import JIT
+from ._config import INLINE, JIT
 
 IDENTITY, TANH, RELU, SIGMOID = 0, 1, 2, 3
 
@@ -72,7 +72,7 @@ def _sigmoid(a):
     return e / (1.0 + e)
 
 
-@numba.njit(**JIT)
+@numba.njit(**INLINE)
 def activate(act, A, S):
     """Write ``S = sigma(A)``, for flat (1-D) arrays.
 
@@ -95,7 +95,7 @@ def activate(act, A, S):
             s[q] = _sigmoid(a[q])
 
 
-@numba.njit(**JIT)
+@numba.njit(**INLINE)
 def slope(act, S, D):
     """Write ``D = sigma'(a)`` from the values ``S = sigma(a)`` alone (flat arrays).
 

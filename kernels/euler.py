@@ -24,24 +24,23 @@ store-everything gradients rely on that.
 import numba
 import numpy as np
 
-from ._config import JIT
+from ._config import INLINE, JIT
 from .activations import activate, slope
-from .operators import CONV, op_apply, op_apply_transpose, op_param_grad, width_of
+from .operators import (CONV, flat_width, op_apply, op_apply_transpose, op_param_grad,
+                        width_of)
 
-
-# A narrow state (a few dozen numbers) is cheaper to copy than to view: a view of a row
-# or a stored state costs reference counting, which for a narrow network outweighs the
-# arithmetic of a layer. So below VIEW_SIZE entries per state the layer loops address rows
-# by index and copy states in and out of the stores; from VIEW_SIZE on they read and
-# write the stored states and activation values in place through views, which saves a
-# pass over memory per copy. Either way every layer runs the same arithmetic in the same
-# order, so the results are the same bits.
-VIEW_SIZE = 512
 
 # The activation and its slope run over flat buffers padded with zeros to a multiple of
 # LANES entries: the compiler's vector loop then covers every entry, and no entry is left
 # to the scalar remainder loop, where one tanh costs as much as a whole vector step.
 LANES = 8
+
+# Inside the sweeps every batch and every store is addressed flat: state k of a store is
+# entries [k n m, (k + 1) n m), sample b of a state is entries [b m, (b + 1) m). Indexing
+# 2-D and 3-D arrays in the per-layer loops costs more than the arithmetic of a narrow
+# layer (see :mod:`.operators`). The layers read and write the stored states and
+# activation values in place, through a flat view per state. (The coefficient tables stay
+# 2-D: their rows are read whole, and so they measured faster.)
 
 
 @numba.njit(**JIT)
@@ -50,7 +49,7 @@ def _padded(size):
     return np.zeros((size + LANES - 1) // LANES * LANES)
 
 
-@numba.njit(**JIT)
+@numba.njit(**INLINE)
 def _gather(coef, first, weights, i, out, size):
     """``out[:size] = sum_j weights[i, j] * coef[first[i] + j, :size]`` (eqs. 14-15).
 
@@ -66,7 +65,7 @@ def _gather(coef, first, weights, i, out, size):
             out[p] += w * coef[k0 + j, p]
 
 
-@numba.njit(**JIT)
+@numba.njit(**INLINE)
 def _scatter(grad_layer, first, weights, i, grad_coef, size):
     """``grad_coef[first[i] + j, :size] += weights[i, j] * grad_layer[:size]`` (eq. 23)."""
     k0 = first[i]
@@ -86,32 +85,21 @@ def _theta_size(op, fixed, coef):
     return coef.shape[1]
 
 
-@numba.njit(**JIT)
-def _preactivation(op, geom, gamma, fixed, Wi, bi, X, A):
-    """``A = K(W_i) X + b_i`` for every sample."""
-    op_apply(op, geom, gamma, fixed, Wi, X, A)
-    m = width_of(fixed, A)
-    for b in range(A.shape[0]):
+@numba.njit(**INLINE)
+def _preactivation(op, geom, gamma, fixed, Wi, bi, n, X, A):
+    """``A = K(W_i) X + b_i`` for every sample of the flat batch ``X``."""
+    op_apply(op, geom, gamma, fixed, Wi, n, X, A)
+    m = flat_width(fixed, n, X)
+    for b in range(n):
         for r in range(m):
-            A[b, r] += bi[r]
+            A[b * m + r] += bi[r]
 
 
-@numba.njit(**JIT)
-def _put(fixed, Y, out, k):
-    """``out[k] = Y``."""
-    m = width_of(fixed, Y)
-    for b in range(Y.shape[0]):
-        for r in range(m):
-            out[k, b, r] = Y[b, r]
-
-
-@numba.njit(**JIT)
-def _get(fixed, src, k, Y):
-    """``Y = src[k]``."""
-    m = width_of(fixed, Y)
-    for b in range(Y.shape[0]):
-        for r in range(m):
-            Y[b, r] = src[k, b, r]
+@numba.njit(**INLINE)
+def _copy(src, dst):
+    """``dst[:] = src`` (equal lengths)."""
+    for q in range(dst.shape[0]):
+        dst[q] = src[q]
 
 
 @numba.njit(**JIT)
@@ -122,48 +110,45 @@ def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
     Writes ``X``. If ``states.shape[0] > 0`` it also writes ``states[i - i_start] = x_i``
     for ``i = i_start .. i_stop`` (so ``states`` needs ``i_stop - i_start + 1`` slots),
     and if ``values.shape[0] > 0`` the activation values
-    ``values[i - i_start] = sigma(a_i)`` for ``i = i_start .. i_stop - 1``.
+    ``values[i - i_start] = sigma(a_i)`` for ``i = i_start .. i_stop - 1``. All arrays
+    C-contiguous.
     """
     n, m = X.shape[0], width_of(fixed, X)
     nm = n * m
     P = _theta_size(op, fixed, Wc)
     Wi = np.empty(Wc.shape[1])
     bi = np.empty(m)
-    A_flat = _padded(nm)              # flat for the activation, (B, m) views for the rest
-    S_flat = _padded(nm)
-    A = A_flat[:nm].reshape((n, m))
-    S = S_flat[:nm].reshape((n, m))
+    A = _padded(nm)
+    S = _padded(nm)
+    x = X.reshape(nm)
+    st = states.reshape(states.size)
+    va = values.reshape(values.size)
     hl = h * lam
     store = states.shape[0] > 0
     keep_values = values.shape[0] > 0
-    in_place = store and nm >= VIEW_SIZE         # work inside the stores (see VIEW_SIZE)
+    xi = x                            # x_i: X itself, or its slot in the stores
     if store:
-        _put(fixed, X, states, 0)
-    Xi = X                            # x_i: X itself, or its slot in the stores
+        xi = st[:nm]
+        _copy(x, xi)
     for i in range(i_start, i_stop):
         k = i - i_start
         _gather(Wc, first, weights, i, Wi, P)
         _gather(bc, first, weights, i, bi, m)
-        _preactivation(op, geom, gamma, fixed, Wi, bi, Xi, A)
-        if in_place:
-            Si = values[k] if keep_values else S
-            activate(act, A_flat[:nm], Si.reshape(nm))
-            Xnext = states[k + 1]
-            for b in range(n):
-                for r in range(m):
-                    Xnext[b, r] = Xi[b, r] + hl * Si[b, r]
-            Xi = Xnext
+        _preactivation(op, geom, gamma, fixed, Wi, bi, n, xi, A)
+        if keep_values:
+            si = va[k * nm:(k + 1) * nm]
+            activate(act, A[:nm], si)
         else:
-            activate(act, A_flat, S_flat)
-            for b in range(n):
-                for r in range(m):
-                    X[b, r] = X[b, r] + hl * S[b, r]
-            if keep_values:
-                _put(fixed, S, values, k)
-            if store:
-                _put(fixed, X, states, k + 1)
-    if in_place and i_stop > i_start:
-        _get(fixed, states, i_stop - i_start, X)
+            si = S
+            activate(act, A, S)
+        xnext = st[(k + 1) * nm:(k + 2) * nm] if store else x
+        for b in range(n):
+            for r in range(m):
+                q = b * m + r
+                xnext[q] = xi[q] + hl * si[q]
+        xi = xnext
+    if store:
+        _copy(xi, x)
 
 
 @numba.njit(**JIT)
@@ -177,7 +162,7 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
     since the values come from the same code either way. On entry ``Z`` holds
     ``z_{i_stop}``; on exit it holds ``z_{i_start}``. Each layer's gradient is added to
     ``gW``, ``gb`` (into its d+1 active coefficient sets) and to ``glam[0]``; nothing is
-    zeroed first. Writes ``Z``, ``gW``, ``gb``, ``glam``.
+    zeroed first. Writes ``Z``, ``gW``, ``gb``, ``glam``. All arrays C-contiguous.
     """
     n, m = Z.shape[0], width_of(fixed, Z)
     nm = n * m
@@ -187,36 +172,28 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
     dWi = np.empty(Wc.shape[1])
     dbi = np.empty(m)
     col = np.empty(m)
-    X_copy = np.empty((n, m))
-    A_flat = _padded(nm)              # flat for the activation, (B, m) views for the rest
-    S_flat = _padded(nm)
-    D_flat = _padded(nm)
-    A = A_flat[:nm].reshape((n, m))
-    S_copy = S_flat[:nm].reshape((n, m))
-    D = D_flat[:nm].reshape((n, m))
-    G = np.empty((n, m))
+    A = _padded(nm)
+    S = _padded(nm)
+    D = _padded(nm)
+    G = np.empty(nm)
+    z = Z.reshape(nm)
+    st = states.reshape(states.size)
+    va = values.reshape(values.size)
     hl = h * lam
     kept = values.shape[0] > 0
-    in_place = nm >= VIEW_SIZE        # read the stores through views (see VIEW_SIZE)
     for i in range(i_stop - 1, i_start - 1, -1):
-        if in_place:
-            X = states[i - offset]
-        else:
-            _get(fixed, states, i - offset, X_copy)
-            X = X_copy
+        o = (i - offset) * nm
+        xi = st[o:o + nm]
         _gather(Wc, first, weights, i, Wi, P)
-        if kept and in_place:
-            S = values[i - offset]
-            slope(act, S.reshape(nm), D_flat)
+        if kept:
+            si = va[o:o + nm]
+            slope(act, si, D)
         else:
-            if kept:
-                _get(fixed, values, i - offset, S_copy)
-            else:
-                _gather(bc, first, weights, i, bi, m)
-                _preactivation(op, geom, gamma, fixed, Wi, bi, X, A)
-                activate(act, A_flat, S_flat)
-            S = S_copy
-            slope(act, S_flat, D_flat)
+            _gather(bc, first, weights, i, bi, m)
+            _preactivation(op, geom, gamma, fixed, Wi, bi, n, xi, A)
+            activate(act, A, S)
+            si = S
+            slope(act, S, D)
 
         # One pass for three sums over the batch:
         # - time scale: d x_{i+1} / d lam = h sigma(a_i), so glam gets h sigma(a_i) . z_{i+1}
@@ -229,10 +206,11 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
             dbi[r] = 0.0
         for b in range(n):
             for r in range(m):
-                z = Z[b, r]
-                col[r] += S[b, r] * z
-                g = hl * D[b, r] * z
-                G[b, r] = g
+                q = b * m + r
+                zq = z[q]
+                col[r] += si[q] * zq
+                g = hl * D[q] * zq
+                G[q] = g
                 dbi[r] += g
         acc = 0.0
         for r in range(m):
@@ -240,10 +218,10 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
         glam[0] += h * acc
 
         # the operator's gradient (eq. 21), summed over the batch
-        op_param_grad(op, geom, gamma, fixed, X, G, dWi)
+        op_param_grad(op, geom, gamma, fixed, n, xi, G, dWi)
 
         # z_i = z_{i+1} + K(W_i)^T g  (eq. 18)
-        op_apply_transpose(op, geom, gamma, fixed, Wi, G, Z)
+        op_apply_transpose(op, geom, gamma, fixed, Wi, n, G, z)
 
         # add into the active coefficient sets (eq. 23)
         _scatter(dWi, first, weights, i, gW, P)

@@ -1,6 +1,7 @@
 """Linear operators K(theta) of the right-hand side sigma(K(theta) x + b), by integer id.
 
-Every operator provides three batch routines; rows of ``X``, ``G``, ``Z`` are samples:
+Every operator provides three batch routines on flat batches of ``n`` samples (``X``,
+``G``, ``Z`` hold sample after sample, ``m`` entries each):
 
 ``op_apply``           ``A = X K^T``            (each sample: a = K x)
 ``op_apply_transpose`` ``Z += G K``             (each sample: z += K^T g)
@@ -25,7 +26,7 @@ with zero "same" padding, C channels in and out, on a 1-D or 2-D grid
 import numba
 import numpy as np
 
-from ._config import JIT
+from ._config import INLINE, JIT
 from .convolution import conv_add_transpose, conv_apply, conv_param_grad
 
 DENSE, ANTISYMMETRIC, CONV = 0, 1, 2
@@ -46,60 +47,70 @@ def fixed_width(width):
     return (0,) * width if width <= MAX_FIXED_WIDTH else ()
 
 
-@numba.njit(**JIT)
+@numba.njit(**INLINE)
 def width_of(fixed, X):
     """The state width: ``len(fixed)``, a compile-time constant, when ``fixed`` names it;
-    else the row length of ``X``."""
+    else the row length of the (B, m) batch ``X``."""
     return len(fixed) if len(fixed) > 0 else X.shape[1]
 
 
-# The dense helpers take the m x m matrix flat (row r at W[r m : r m + m]) and index it
-# directly: views made inside the per-layer loop would cost reference counting per layer,
-# which for a narrow network is more than the arithmetic.
+@numba.njit(**INLINE)
+def flat_width(fixed, n, x):
+    """The state width of the flat batch ``x`` of ``n`` samples (``n m`` entries):
+    ``len(fixed)`` when ``fixed`` names it, else ``x.size // n``."""
+    return len(fixed) if len(fixed) > 0 else x.shape[0] // n
 
-@numba.njit(**JIT)
-def _xwt(fixed, X, W, A):
+
+# The batch routines take their (B, m) batches flat, one sample after another (entry
+# (b, r) at b m + r), and the m x m matrix flat as well (row r at W[r m : r m + m]), and
+# address them by computed offsets. For a narrow network, indexing 2-D arrays in these
+# loops costs more than the arithmetic (the peaks network's forward sweep, width 5, runs
+# about twice as fast flat), and views made per layer would add reference counting. The
+# sums run in the same order either way.
+
+@numba.njit(**INLINE)
+def _xwt(fixed, n, X, W, A):
     """``A = X W^T``: A[b, r] = sum_c W[r, c] X[b, c]."""
-    n, m = X.shape[0], width_of(fixed, X)
+    m = flat_width(fixed, n, X)
     if m >= _BLAS_WIDTH:
-        A[:, :] = np.dot(X, W.reshape((m, m)).T)
+        A[:n * m].reshape((n, m))[:, :] = np.dot(X.reshape((n, m)), W.reshape((m, m)).T)
         return
     for b in range(n):
         for r in range(m):
             acc = 0.0
             for c in range(m):
-                acc += W[r * m + c] * X[b, c]
-            A[b, r] = acc
+                acc += W[r * m + c] * X[b * m + c]
+            A[b * m + r] = acc
 
 
-@numba.njit(**JIT)
-def _add_gw(fixed, G, W, Z):
+@numba.njit(**INLINE)
+def _add_gw(fixed, n, G, W, Z):
     """``Z += G W``: Z[b, c] += sum_r G[b, r] W[r, c]."""
-    n, m = G.shape[0], width_of(fixed, G)
+    m = flat_width(fixed, n, Z)
     if m >= _BLAS_WIDTH:
-        Z += np.dot(G, W.reshape((m, m)))
+        Z.reshape((n, m))[:, :] += np.dot(G[:n * m].reshape((n, m)), W.reshape((m, m)))
         return
     for b in range(n):
         for r in range(m):
-            g = G[b, r]
+            g = G[b * m + r]
             for c in range(m):
-                Z[b, c] += g * W[r * m + c]
+                Z[b * m + c] += g * W[r * m + c]
 
 
-@numba.njit(**JIT)
-def _gtx(fixed, G, X, dW):
+@numba.njit(**INLINE)
+def _gtx(fixed, n, G, X, dW):
     """``dW = G^T X``: dW[r, c] = sum_b G[b, r] X[b, c]."""
-    n, m = G.shape[0], width_of(fixed, G)
+    m = flat_width(fixed, n, X)
     if m >= _BLAS_WIDTH:
-        dW.reshape((m, m))[:, :] = np.dot(G.T, X)
+        dW.reshape((m, m))[:, :] = np.dot(G[:n * m].reshape((n, m)).T, X.reshape((n, m)))
         return
     for q in range(m * m):
         dW[q] = 0.0
     for b in range(n):
         for r in range(m):
-            g = G[b, r]
+            g = G[b * m + r]
             for c in range(m):
-                dW[r * m + c] += g * X[b, c]
+                dW[r * m + c] += g * X[b * m + c]
 
 
 @numba.njit(**JIT)
@@ -113,30 +124,39 @@ def _antisymmetric_matrix(W, m, gamma):
     return K
 
 
-@numba.njit(**JIT)
-def op_apply(op, geom, gamma, fixed, theta, X, A):
-    """Write ``A = X K(theta)^T``."""
+@numba.njit(**INLINE)
+def _rows(x, n, size):
+    """The first ``size`` entries of the flat ``x`` as ``n`` rows (a view)."""
+    return x[:size].reshape((n, size // n))
+
+
+@numba.njit(**INLINE)
+def op_apply(op, geom, gamma, fixed, theta, n, X, A):
+    """Write ``A = X K(theta)^T`` for the flat batch ``X`` of ``n`` samples (``A`` may
+    be longer than ``X``: its first ``X.size`` entries are written)."""
     if op == CONV:
-        conv_apply(geom, theta, X, A)
+        conv_apply(geom, theta, _rows(X, n, X.size), _rows(A, n, X.size))
     elif op == DENSE:
-        _xwt(fixed, X, theta, A)
+        _xwt(fixed, n, X, theta, A)
     else:
-        _xwt(fixed, X, _antisymmetric_matrix(theta, width_of(fixed, X), gamma), A)
+        _xwt(fixed, n, X, _antisymmetric_matrix(theta, flat_width(fixed, n, X), gamma), A)
 
 
-@numba.njit(**JIT)
-def op_apply_transpose(op, geom, gamma, fixed, theta, G, Z):
-    """Add ``G K(theta)`` to ``Z`` (the adjoint action, eq. 18)."""
+@numba.njit(**INLINE)
+def op_apply_transpose(op, geom, gamma, fixed, theta, n, G, Z):
+    """Add ``G K(theta)`` to ``Z`` (the adjoint action, eq. 18), flat batches of ``n``
+    samples (``G`` may be longer than ``Z``: its first ``Z.size`` entries are read)."""
     if op == CONV:
-        conv_add_transpose(geom, theta, G, Z)
+        conv_add_transpose(geom, theta, _rows(G, n, Z.size), _rows(Z, n, Z.size))
     elif op == DENSE:
-        _add_gw(fixed, G, theta, Z)
+        _add_gw(fixed, n, G, theta, Z)
     else:
-        _add_gw(fixed, G, _antisymmetric_matrix(theta, width_of(fixed, G), gamma), Z)
+        _add_gw(fixed, n, G, _antisymmetric_matrix(theta, flat_width(fixed, n, Z), gamma),
+                Z)
 
 
-@numba.njit(**JIT)
-def op_param_grad(op, geom, gamma, fixed, X, G, dtheta):
+@numba.njit(**INLINE)
+def op_param_grad(op, geom, gamma, fixed, n, X, G, dtheta):
     """Write the parameter gradient of ``sum_b G[b] . K(theta) X[b]`` into ``dtheta``.
 
     Dense: ``G^T X`` (eq. 21 before the basis weight). Antisymmetric: with
@@ -144,10 +164,10 @@ def op_param_grad(op, geom, gamma, fixed, X, G, dtheta):
     Convolution: the correlation of ``G`` with ``X`` at every kernel tap.
     """
     if op == CONV:
-        conv_param_grad(geom, X, G, dtheta)
+        conv_param_grad(geom, _rows(X, n, X.size), _rows(G, n, X.size), dtheta)
         return
-    m = width_of(fixed, X)
-    _gtx(fixed, G, X, dtheta)
+    m = flat_width(fixed, n, X)
+    _gtx(fixed, n, G, X, dtheta)
     if op == ANTISYMMETRIC:
         for r in range(m):
             for c in range(r + 1, m):

@@ -37,19 +37,21 @@ OPERATORS = {
 
 
 def _kernel_call(op, theta, X, G, fixed=None):
-    """The compiled apply, transpose (added to a nonzero Z) and parameter gradient;
-    ``fixed`` as the sweeps pass it unless given."""
+    """The compiled apply, transpose (added to a nonzero Z) and parameter gradient, on
+    the flat batches the sweeps pass; ``fixed`` as the sweeps pass it unless given."""
     if fixed is None:
         fixed = fixed_width(op.width) if op.matrix_products else ()
     theta = np.ascontiguousarray(theta).ravel()
-    A = np.full_like(X, np.nan)
-    op_apply(op.kernel_id, op.geometry, float(op.gamma), fixed, theta, X, A)
-    Z0 = np.linspace(-1.0, 1.0, G.size).reshape(G.shape)
+    n = X.shape[0]
+    x, g = np.ascontiguousarray(X).ravel(), np.ascontiguousarray(G).ravel()
+    A = np.full(X.size, np.nan)
+    op_apply(op.kernel_id, op.geometry, float(op.gamma), fixed, theta, n, x, A)
+    Z0 = np.linspace(-1.0, 1.0, G.size)
     Z = Z0.copy()
-    op_apply_transpose(op.kernel_id, op.geometry, float(op.gamma), fixed, theta, G, Z)
+    op_apply_transpose(op.kernel_id, op.geometry, float(op.gamma), fixed, theta, n, g, Z)
     d = np.full(theta.size, np.nan)
-    op_param_grad(op.kernel_id, op.geometry, float(op.gamma), fixed, X, G, d)
-    return A, Z - Z0, d.reshape(op.coef_shape)
+    op_param_grad(op.kernel_id, op.geometry, float(op.gamma), fixed, n, x, g, d)
+    return A.reshape(X.shape), (Z - Z0).reshape(G.shape), d.reshape(op.coef_shape)
 
 
 def _toeplitz_conv1d(w, m):
