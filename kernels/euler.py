@@ -26,6 +26,7 @@ import numpy as np
 
 from ._config import INLINE, JIT
 from .activations import activate, slope
+from .scratch import scratch_matrix, scratch_vector
 from .operators import (CONV, flat_width, op_apply, op_apply_transpose, op_param_grad,
                         width_of)
 
@@ -117,7 +118,7 @@ def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
     nm = n * m
     P = _theta_size(op, fixed, Wc)
     Wi = np.empty(Wc.shape[1])
-    bi = np.empty(m)
+    bi = scratch_vector(fixed, m)
     A = _padded(nm)
     S = _padded(nm)
     x = X.reshape(nm)
@@ -135,12 +136,16 @@ def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
         _gather(Wc, first, weights, i, Wi, P)
         _gather(bc, first, weights, i, bi, m)
         _preactivation(op, geom, gamma, fixed, Wi, bi, n, xi, A)
-        if keep_values:
+        if keep_values and nm % LANES == 0:
             si = va[k * nm:(k + 1) * nm]
             activate(act, A[:nm], si)
         else:
+            # over the padded buffer, so that no entry falls into the scalar remainder
+            # loop (see LANES), and copied into the store if kept
             si = S
             activate(act, A, S)
+            if keep_values:
+                _copy(S[:nm], va[k * nm:(k + 1) * nm])
         xnext = st[(k + 1) * nm:(k + 2) * nm] if store else x
         for b in range(n):
             for r in range(m):
@@ -167,11 +172,11 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
     n, m = Z.shape[0], width_of(fixed, Z)
     nm = n * m
     P = _theta_size(op, fixed, Wc)
-    Wi = np.empty(Wc.shape[1])
-    bi = np.empty(m)
-    dWi = np.empty(Wc.shape[1])
-    dbi = np.empty(m)
-    col = np.empty(m)
+    Wi = scratch_matrix(fixed, Wc.shape[1])
+    bi = scratch_vector(fixed, m)
+    dWi = scratch_matrix(fixed, Wc.shape[1])
+    dbi = scratch_vector(fixed, m)
+    col = scratch_vector(fixed, m)
     A = _padded(nm)
     S = _padded(nm)
     D = _padded(nm)

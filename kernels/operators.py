@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from ._config import INLINE, JIT
+from .scratch import scratch_matrix, scratch_vector
 from .convolution import conv_add_transpose, conv_apply, conv_param_grad
 
 DENSE, ANTISYMMETRIC, CONV = 0, 1, 2
@@ -104,6 +105,20 @@ def _gtx(fixed, n, G, X, dW):
     if m >= _BLAS_WIDTH:
         dW.reshape((m, m))[:, :] = np.dot(G[:n * m].reshape((n, m)).T, X.reshape((n, m)))
         return
+    if len(fixed) > 0:
+        # one row of dW at a time, its m sums in registers (a stack array); the batch
+        # is read m times, but nothing goes back to memory until the row is done
+        row = scratch_vector(fixed, m)
+        for r in range(m):
+            for c in range(m):
+                row[c] = 0.0
+            for b in range(n):
+                g = G[b * m + r]
+                for c in range(m):
+                    row[c] += g * X[b * m + c]
+            for c in range(m):
+                dW[r * m + c] = row[c]
+        return
     for q in range(m * m):
         dW[q] = 0.0
     for b in range(n):
@@ -113,10 +128,11 @@ def _gtx(fixed, n, G, X, dW):
                 dW[r * m + c] += g * X[b * m + c]
 
 
-@numba.njit(**JIT)
-def _antisymmetric_matrix(W, m, gamma):
-    """The flat matrix ``W - W^T - gamma I``."""
-    K = np.empty(m * m)
+@numba.njit(**INLINE)
+def _antisymmetric_matrix(fixed, W, m, gamma):
+    """The flat matrix ``W - W^T - gamma I`` (on the caller's stack when ``fixed`` names
+    the width)."""
+    K = scratch_matrix(fixed, m * m)
     for r in range(m):
         for c in range(m):
             K[r * m + c] = W[r * m + c] - W[c * m + r]
@@ -139,7 +155,8 @@ def op_apply(op, geom, gamma, fixed, theta, n, X, A):
     elif op == DENSE:
         _xwt(fixed, n, X, theta, A)
     else:
-        _xwt(fixed, n, X, _antisymmetric_matrix(theta, flat_width(fixed, n, X), gamma), A)
+        K = _antisymmetric_matrix(fixed, theta, flat_width(fixed, n, X), gamma)
+        _xwt(fixed, n, X, K, A)
 
 
 @numba.njit(**INLINE)
@@ -151,8 +168,8 @@ def op_apply_transpose(op, geom, gamma, fixed, theta, n, G, Z):
     elif op == DENSE:
         _add_gw(fixed, n, G, theta, Z)
     else:
-        _add_gw(fixed, n, G, _antisymmetric_matrix(theta, flat_width(fixed, n, Z), gamma),
-                Z)
+        K = _antisymmetric_matrix(fixed, theta, flat_width(fixed, n, Z), gamma)
+        _add_gw(fixed, n, G, K, Z)
 
 
 @numba.njit(**INLINE)
