@@ -44,7 +44,7 @@ the loops.
 import numba
 import numpy as np
 
-from ._config import JIT
+from ._config import INLINE, JIT
 
 
 @numba.njit(**JIT)
@@ -67,9 +67,10 @@ def _add_product(x, y, acc):
         acc[j] += x[j] * y[j]
 
 
-@numba.njit(**JIT)
-def _taps3_add(w0, w1, w2, x, a):
-    """``a[j] += w0 x[j - 1] + w1 x[j] + w2 x[j + 1]`` with ``x`` zero outside its row.
+@numba.njit(**INLINE)
+def taps3_add(w0, w1, w2, x, a):
+    """``a[j] += w0 x[j - 1] + w1 x[j] + w2 x[j + 1]`` for ``j < len(a)``, with ``x`` zero
+    outside ``a``'s length (``x`` may be longer).
 
     The three-tap kernel in one pass (the paper's kernel width): the generic loop makes
     one pass per tap."""
@@ -85,7 +86,7 @@ def _taps3_add(w0, w1, w2, x, a):
 
 @numba.njit(**JIT)
 def _taps3_set(w0, w1, w2, x, a):
-    """``a[j] = 0 + (w0 x[j - 1] + w1 x[j] + w2 x[j + 1])``: :func:`_taps3_add` into a
+    """``a[j] = 0 + (w0 x[j - 1] + w1 x[j] + w2 x[j + 1])``: :func:`taps3_add` into a
     zeroed row in one pass, with the same bits (the ``0 +`` is kept: it turns -0.0
     into +0.0, as the addition into a zeroed row does)."""
     n = a.shape[0]
@@ -144,7 +145,7 @@ def conv_apply(geom, theta, X, A):
                 for c in range(C):
                     if k2 == 3:
                         t = 3 * (o * C + c)
-                        _taps3_add(theta[t], theta[t + 1], theta[t + 2],
+                        taps3_add(theta[t], theta[t + 1], theta[t + 2],
                                    x[c * n2:(c + 1) * n2], a[o * n2:(o + 1) * n2])
                         continue
                     for q in range(k2):
@@ -189,14 +190,14 @@ def conv_add_transpose(geom, theta, G, Z):
             g = G[b]
             z = Z[b]
             if C == 1 and k2 == 3:
-                _taps3_add(theta[2], theta[1], theta[0], g, z)
+                taps3_add(theta[2], theta[1], theta[0], g, z)
                 continue
             for o in range(C):
                 for c in range(C):
                     if k2 == 3:
                         # K^T of a three-tap kernel is the reversed kernel
                         t = 3 * (o * C + c)
-                        _taps3_add(theta[t + 2], theta[t + 1], theta[t],
+                        taps3_add(theta[t + 2], theta[t + 1], theta[t],
                                    g[o * n2:(o + 1) * n2], z[c * n2:(c + 1) * n2])
                         continue
                     for q in range(k2):

@@ -18,7 +18,8 @@ gathered from the active coefficient sets (eqs. 5, 14, 15, 24).
 
 Both sweeps run every layer with the same helper functions, so a layer evaluated inside
 a long sweep and the same layer evaluated alone give the same bits; checkpointed and
-store-everything gradients rely on that.
+store-everything gradients rely on that. The one-channel three-tap convolution takes its
+layers row by row (:mod:`.conv_layers`), with the same arithmetic as the batch passes.
 """
 
 import numba
@@ -26,6 +27,7 @@ import numpy as np
 
 from ._config import INLINE, JIT
 from .activations import activate, slope
+from .conv_layers import is_taps3, taps3_adjoint_layer, taps3_forward_layer
 from .scratch import scratch_matrix, scratch_vector
 from .operators import (CONV, flat_width, op_apply, op_apply_transpose, op_param_grad,
                         width_of)
@@ -103,6 +105,15 @@ def _copy(src, dst):
         dst[q] = src[q]
 
 
+@numba.njit(**INLINE)
+def _time_scale_grad(col, h, glam):
+    """``glam[0] += h sum_r col[r]``, the sum in index order."""
+    acc = 0.0
+    for r in range(col.shape[0]):
+        acc += col[r]
+    glam[0] += h * acc
+
+
 @numba.njit(**JIT)
 def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
                   i_start, i_stop, X, states, values):
@@ -119,8 +130,11 @@ def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
     P = _theta_size(op, fixed, Wc)
     Wi = np.empty(Wc.shape[1])
     bi = scratch_vector(fixed, m)
-    A = _padded(nm)
-    S = _padded(nm)
+    rows = is_taps3(op, geom)
+    A = _padded(0 if rows else nm)   # whole-batch buffers, or rows of m entries
+    S = _padded(0 if rows else nm)
+    Ar = _padded(m if rows else 0)
+    Sr = _padded(m if rows else 0)
     x = X.reshape(nm)
     st = states.reshape(states.size)
     va = values.reshape(values.size)
@@ -135,6 +149,12 @@ def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
         k = i - i_start
         _gather(Wc, first, weights, i, Wi, P)
         _gather(bc, first, weights, i, bi, m)
+        xnext = st[(k + 1) * nm:(k + 2) * nm] if store else x
+        if rows:
+            taps3_forward_layer(act, Wi, bi, hl, n, m, xi, xnext, va, k * nm, keep_values,
+                                Ar, Sr)
+            xi = xnext
+            continue
         _preactivation(op, geom, gamma, fixed, Wi, bi, n, xi, A)
         if keep_values and nm % LANES == 0:
             si = va[k * nm:(k + 1) * nm]
@@ -146,7 +166,6 @@ def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
             activate(act, A, S)
             if keep_values:
                 _copy(S[:nm], va[k * nm:(k + 1) * nm])
-        xnext = st[(k + 1) * nm:(k + 2) * nm] if store else x
         for b in range(n):
             for r in range(m):
                 q = b * m + r
@@ -177,10 +196,15 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
     dWi = scratch_matrix(fixed, Wc.shape[1])
     dbi = scratch_vector(fixed, m)
     col = scratch_vector(fixed, m)
-    A = _padded(nm)
-    S = _padded(nm)
-    D = _padded(nm)
-    G = np.empty(nm)
+    rows = is_taps3(op, geom)
+    size = 0 if rows else nm          # whole-batch buffers, or rows of m entries
+    A = _padded(size)
+    S = _padded(size)
+    D = _padded(size)
+    G = np.empty(size)
+    row = m if rows else 0
+    Ar, Sr, Dr, Gr = _padded(row), _padded(row), _padded(row), _padded(row)
+    rows3 = np.empty((3, row))
     z = Z.reshape(nm)
     st = states.reshape(states.size)
     va = values.reshape(values.size)
@@ -190,6 +214,20 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
         o = (i - offset) * nm
         xi = st[o:o + nm]
         _gather(Wc, first, weights, i, Wi, P)
+        if rows:
+            if not kept:
+                _gather(bc, first, weights, i, bi, m)
+            taps3_adjoint_layer(act, Wi, bi, hl, n, m, xi, z, va, o, kept, col, dbi, rows3,
+                                Ar, Sr, Dr, Gr)
+            _time_scale_grad(col, h, glam)
+            for q in range(3):
+                acc = 0.0
+                for j in range(m):
+                    acc += rows3[q, j]
+                dWi[q] = acc
+            _scatter(dWi, first, weights, i, gW, P)
+            _scatter(dbi, first, weights, i, gb, m)
+            continue
         if kept:
             si = va[o:o + nm]
             slope(act, si, D)
@@ -217,10 +255,7 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
                 g = hl * D[q] * zq
                 G[q] = g
                 dbi[r] += g
-        acc = 0.0
-        for r in range(m):
-            acc += col[r]
-        glam[0] += h * acc
+        _time_scale_grad(col, h, glam)
 
         # the operator's gradient (eq. 21), summed over the batch
         op_param_grad(op, geom, gamma, fixed, n, xi, G, dWi)

@@ -36,12 +36,21 @@ def close(closing, Wo, bo, X, O):
             for j in range(m):
                 O[b, j] = X[b, j]
     else:
+        # o[b, k] = (sum_j C[k, j] x[b, j]) + c[k], each sum in the order j = 0, 1, ..;
+        # the outputs of a sample advance together (over the rows of C^T), so the
+        # loop runs across k and vectorises, where one sum at a time cannot
+        k = Wo.shape[0]
+        WoT = np.ascontiguousarray(Wo.T)
+        acc = np.empty(k)
         for b in range(n):
-            for k in range(Wo.shape[0]):
-                acc = 0.0
-                for j in range(m):
-                    acc += Wo[k, j] * X[b, j]
-                O[b, k] = acc + bo[k]
+            acc[:] = 0.0
+            for j in range(m):
+                xv = X[b, j]
+                wr = WoT[j]
+                for c in range(k):
+                    acc[c] += wr[c] * xv
+            for c in range(k):
+                O[b, c] = acc[c] + bo[c]
 
 
 @numba.njit(**JIT)
