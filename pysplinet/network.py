@@ -470,8 +470,10 @@ class Network:
         return_input_grad : bool
             Also return ``dloss/dx``.
         threads : int, optional
-            Threads for the pieces of a large batch (32 samples each; 128 for dense or
-            antisymmetric networks of width 32 and more). By default Numba's thread count
+            Threads for the pieces of a large batch
+            (:func:`pysplinet.adjoint.piece_size`: 32 samples each; more for states of
+            fewer than 8 entries; 128 for dense or antisymmetric networks of width 32 and
+            more). By default Numba's thread count
             (``NUMBA_NUM_THREADS``) when the pieces are long enough to pay for the
             hand-off to threads and the products do not already run in multi-threaded
             BLAS, else one (:func:`pysplinet.adjoint.threads_for`). The result is the same

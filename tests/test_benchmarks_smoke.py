@@ -124,14 +124,15 @@ def test_all_cores_run_times_one_thread_beside_the_default(bench_cases, monkeypa
     monkeypatch.syspath_prepend(str(BENCH))
     run = importlib.import_module("run")
     report = importlib.import_module("report")
-    case = next(c for c in bench_cases.make_cases() if c.name == "peaks")  # batch 40
+    # batch 100 in pieces of 32
+    case = next(c for c in bench_cases.make_cases() if c.name == "indian-pines")
     res = run.run_case(case, {}, dict(budget=0.0, min_rounds=1, max_rounds=1),
                        threads="all")
-    assert res["threads"]["pieces"] == 2
+    assert res["threads"]["pieces"] == 4
     assert res["threads"]["same_bits"] is True
     assert set(res["grad"]) == {"pysplinet", run.ONE_THREAD}
     table = report._threads([res])
-    assert table is not None and "| peaks | 2 |" in table and "| yes |" in table
+    assert table is not None and "| indian-pines | 4 |" in table and "| yes |" in table
     # a one-thread run has no such table
     res_1 = run.run_case(case, {}, dict(budget=0.0, min_rounds=1, max_rounds=1))
     assert "threads" not in res_1 and report._threads([res_1]) is None

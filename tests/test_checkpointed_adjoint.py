@@ -141,9 +141,15 @@ def test_deep_forward_pass_in_pieces_matches_the_one_piece_sweep(monkeypatch):
 
 def _large_batch_case(kind, rng):
     if kind == "narrow":
-        # pieces of 32: four pieces, one short
+        # width 6, pieces of 171 samples (1024 entries): three pieces, one short
         net = ps.SpliNet(6, 30, degree=2, n_knots=5, opening="dense", n_inputs=2,
                          learn_time_scale=True)
+        x = rng.uniform(-1, 1, (400, 2))
+        return net, net.init_params(rng), x, rng.uniform(-1, 1, (400, 1))
+    if kind == "medium":
+        # width 9, pieces of 32: four pieces, one short
+        net = ps.SpliNet(9, 30, degree=2, n_knots=5, opening="dense", n_inputs=2,
+                         activation="relu")
         x = rng.uniform(-1, 1, (101, 2))
         return net, net.init_params(rng), x, rng.uniform(-1, 1, (101, 1))
     # width 40 (products in BLAS), pieces of 128: three pieces, one short; dense closing
@@ -154,7 +160,7 @@ def _large_batch_case(kind, rng):
     return net, net.init_params(rng), x, rng.integers(0, 4, 300)
 
 
-@pytest.mark.parametrize("kind", ["narrow", "wide"])
+@pytest.mark.parametrize("kind", ["narrow", "medium", "wide"])
 @pytest.mark.parametrize("checkpoints", [None, 4])
 def test_large_batches_give_the_same_bits_for_any_thread_count(checkpoints, kind):
     # threads=1 with every state stored runs as one compiled call; the other ways run
@@ -184,13 +190,23 @@ def test_bad_thread_count(bad):
         net.value_and_grad(params, np.zeros((2, 1)), np.zeros((2, 1)), threads=bad)
 
 
+@pytest.mark.parametrize("operator,width,piece", [
+    ("dense", 1, 1024), ("dense", 4, 256), ("dense", 5, 205), ("antisymmetric", 7, 147),
+    ("dense", 8, 32), ("dense", 31, 32), ("dense", 32, 128), ("antisymmetric", 40, 128),
+    ("conv1d", 5, 205), ("conv1d", 200, 32)])
+def test_piece_sizes(operator, width, piece):
+    from pysplinet.adjoint import piece_size
+    net = ps.SpliNet(width, 4, operator=operator)
+    assert piece_size(net.operator, width) == piece
+
+
 def test_default_threads_only_for_long_pieces_outside_blas(monkeypatch):
     from numba.core import config as numba_config
 
     from pysplinet.adjoint import threads_for
 
     monkeypatch.setattr(numba_config, "NUMBA_NUM_THREADS", 4)
-    narrow = ps.SpliNet(5, 100)                       # pieces of 32 x 5 x 100: short
+    narrow = ps.SpliNet(5, 100)                       # pieces of 205 x 5 x 100: short
     conv = ps.SpliNet(200, 100, operator="conv1d")    # pieces of 32 x 200 x 100: long
     wide = ps.SpliNet(256, 100)                       # BLAS products
     assert threads_for(narrow._sweeps.spec, 100, 5) == 1
@@ -199,7 +215,8 @@ def test_default_threads_only_for_long_pieces_outside_blas(monkeypatch):
     assert threads_for(conv._sweeps.spec, 20, 200) == 1          # one piece
     assert threads_for(wide._sweeps.spec, 512, 256) == 1
     # an explicit count is obeyed, up to the number of pieces
-    assert threads_for(narrow._sweeps.spec, 100, 5, threads=3) == 3
+    assert threads_for(narrow._sweeps.spec, 1000, 5, threads=3) == 3
+    assert threads_for(narrow._sweeps.spec, 100, 5, threads=3) == 1        # one piece
     assert threads_for(wide._sweeps.spec, 512, 256, threads=8) == 4
 
 
