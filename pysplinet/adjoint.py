@@ -498,9 +498,11 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=
     """
     batch = x0.shape[0]
     piece = piece_size(sweeps.spec.operator, x0.shape[1])
+    one_call = snapshots is None and hasattr(sweeps, "value_and_grad_stored")
+    if one_call and batch <= piece:
+        return sweeps.value_and_grad_stored(Wc, bc, lam, x0, head, piece)
     threads = threads_for(sweeps.spec, batch, x0.shape[1], threads)
-    if (snapshots is None and hasattr(sweeps, "value_and_grad_stored")
-            and (threads == 1 or batch <= piece)):
+    if one_call and threads == 1:
         return sweeps.value_and_grad_stored(Wc, bc, lam, x0, head, piece)
 
     pieces = [slice(a, min(a + piece, batch)) for a in range(0, batch, piece)]
