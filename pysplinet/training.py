@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from .data._dataset import check_count, check_real, check_seed
 from .optim import (_STEP, Adam, _check_gamma, _first_non_finite, _tikhonov, _with_tikhonov,
-                    add_tikhonov)
+                    add_tikhonov, sum_of_squares)
 
 __all__ = ["HISTORY_KEYS", "TrainResult", "objective", "train", "validation_metric"]
 
@@ -203,7 +203,7 @@ def _check_data(data, net, params):
 
 def _norm(arrays):
     """Euclidean norm over all entries of a dict of arrays."""
-    return math.sqrt(sum(float(np.vdot(a, a)) for a in arrays.values()))
+    return math.sqrt(sum(sum_of_squares(a) for a in arrays.values()))
 
 
 def _run_epoch(net, opt, params, state, x, y, order, batch_size, reg):

@@ -1,10 +1,11 @@
-"""Tests for pysplinet.optim: Adam and the Tikhonov term."""
+"""Tests for pysplinet.optim: Adam, the Tikhonov term and the finiteness checks."""
 
 import math
 
 import numpy as np
 import pytest
 
+from pysplinet import optim
 from pysplinet.optim import Adam, NonFiniteGradientError, add_tikhonov, tikhonov
 
 
@@ -260,3 +261,27 @@ class TestTikhonov:
             tikhonov(params, 1.0, ("W", "lam"))
         with pytest.raises(ValueError, match="missing"):
             add_tikhonov(params, 0.0, {}, 1.0, ("W",))
+
+
+@pytest.mark.parametrize("size", [1, 100, optim.DOT_CHUNK, optim.DOT_CHUNK + 1, 30_000])
+def test_sum_of_squares_in_runs_of_one_thread(size):
+    a = np.random.default_rng(size).standard_normal(size).reshape(-1, 1)
+    total = optim.sum_of_squares(a)
+    assert total == pytest.approx(float(np.sum(a * a)), rel=1e-13)
+    runs = [a.ravel()[i:i + optim.DOT_CHUNK] for i in range(0, size, optim.DOT_CHUNK)]
+    expected = 0.0
+    for run in runs:
+        expected += float(np.vdot(run, run))
+    assert total == expected                     # the runs added in order, bit for bit
+
+
+@pytest.mark.parametrize("size", [7, 30_000])
+def test_all_finite_finds_the_bad_entry_anywhere(size):
+    a = np.ones(size)
+    assert optim.all_finite(a)
+    for bad in (np.nan, np.inf, -np.inf):
+        b = a.copy()
+        b[-1] = bad
+        assert not optim.all_finite(b)
+    huge = np.full(size, 1e300)                  # the squares overflow; the entries are fine
+    assert optim.all_finite(huge)
