@@ -231,10 +231,11 @@ def section(results):
             out += ["", "### pysplinet over the pieces of the batch: one thread against all",
                     "", "One loss-and-gradient evaluation (median), both timed in the same "
                     "rounds. The batch is cut into fixed pieces (32 samples; 1024 state "
-                    "entries for states narrower than 8; 128 for the dense case). By default the pieces run on threads of their own when "
-                    "each is long enough to pay for the hand-off and the products are not "
-                    "already in multi-threaded BLAS; otherwise on one thread, in one "
-                    "compiled call.", "", threads_table]
+                    "entries for states narrower than 8; 128 for the dense case). By "
+                    "default the pieces run on threads of their own when each is long "
+                    "enough to pay for the hand-off, otherwise on one thread, in one "
+                    "compiled call; BLAS products run on one thread inside the sweeps.",
+                    "", threads_table]
     if results.get("startup"):
         out += ["", "### Process start to first gradient (SpliNet width 4, N=100)", "",
                 _startup(results["startup"])]

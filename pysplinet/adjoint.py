@@ -14,6 +14,7 @@ compiled back end also runs a whole store-everything evaluation, all pieces one 
 another, in one call (:mod:`pysplinet.kernels.evaluate`), with the same bits again.
 """
 
+import contextlib
 import functools
 import math
 import threading
@@ -23,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba.core import config as numba_config
+from threadpoolctl import ThreadpoolController
 
 from . import reference
 from .losses import loss_value_and_grad
@@ -128,6 +130,48 @@ class _Buffers:
                 self._free.setdefault(array.shape, []).append(array)
 
 
+class _OneBlasThread:
+    """A context in which every BLAS library of the process runs on one thread.
+
+    The compiled sweeps of a wide dense network make three matrix products per layer in
+    BLAS, each a few hundred microseconds; BLAS would spread each one over its threads
+    and wake and synchronise them once per product, which on a 2-core machine made the
+    sweeps two to four times slower (and under load much slower still) than one thread.
+    Instead BLAS runs on one thread while such sweeps run, and the pieces of the batch are
+    the one layer of threads (:func:`threads_for`). Reference-counted, so that sweeps on
+    several threads share one limit, and the limits found are restored when the last one
+    ends.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._controller = None
+        self._limiter = None
+
+    def __enter__(self):
+        with self._lock:
+            if self._users == 0:
+                if self._controller is None:
+                    # the BLAS the kernels' products call: loaded before the libraries
+                    # are looked up
+                    import scipy.linalg.cython_blas  # noqa: F401
+                    self._controller = ThreadpoolController()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._users += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
 class NumpySweeps:
     """Reference back end: :mod:`pysplinet.reference`.
 
@@ -136,6 +180,8 @@ class NumpySweeps:
 
     name = "numpy"
     keeps_values = False
+    #: the reference's products run as the caller's NumPy is set up
+    blas_scope = contextlib.nullcontext()
 
     def __init__(self, spec):
         self.spec = spec
@@ -203,6 +249,9 @@ class NumbaSweeps:
         # a narrow dense state gets kernels compiled for its width (see fixed_width)
         fixed = operators.fixed_width(op.width) if op.matrix_products else ()
         self._op = (op.kernel_id, op.geometry, float(op.gamma), spec.activation_id, fixed)
+        #: entered around every compiled call: one BLAS thread when the products go to BLAS
+        self.blas_scope = (_ONE_BLAS_THREAD if op.matrix_products and op.width >= WIDE
+                           else contextlib.nullcontext())
 
     @staticmethod
     def _flat(a):
@@ -211,18 +260,20 @@ class NumbaSweeps:
     def forward(self, Wc, bc, lam, X, i_start, i_stop, states=None, values=None):
         s = self.spec
         empty = np.empty((0,) + X.shape)
-        self._euler.euler_forward(*self._op, self._flat(Wc), bc, s.first, s.weights,
-                                  s.h, float(lam), i_start, i_stop, X,
-                                  empty if states is None else states,
-                                  empty if values is None else values)
+        with self.blas_scope:
+            self._euler.euler_forward(*self._op, self._flat(Wc), bc, s.first, s.weights,
+                                      s.h, float(lam), i_start, i_stop, X,
+                                      empty if states is None else states,
+                                      empty if values is None else values)
 
     def adjoint(self, Wc, bc, lam, states, values, offset, i_start, i_stop, Z, gW, gb,
                 glam):
         s = self.spec
-        self._euler.euler_adjoint(*self._op, self._flat(Wc), bc, s.first, s.weights,
-                                  s.h, float(lam), i_start, i_stop, states,
-                                  np.empty((0,) + Z.shape) if values is None else values,
-                                  offset, Z, self._flat(gW), gb, glam)
+        with self.blas_scope:
+            self._euler.euler_adjoint(*self._op, self._flat(Wc), bc, s.first, s.weights,
+                                      s.h, float(lam), i_start, i_stop, states,
+                                      np.empty((0,) + Z.shape) if values is None else values,
+                                      offset, Z, self._flat(gW), gb, glam)
 
     def close(self, head, X):
         """The network output of the final states ``X``."""
@@ -284,10 +335,12 @@ class NumbaSweeps:
         gWo = np.empty(head.Wo.shape) if dense else head.Wo
         gbo = np.empty(head.bo.shape) if dense else head.bo
         z0 = np.empty(x0.shape)
-        value = self._evaluate.value_and_grad_stored(
-            *self._op, self._flat(Wc), bc, s.first, s.weights, s.h, float(lam), x0, piece,
-            _CLOSING_IDS[head.closing], _LOSS_IDS[head.loss], head.Wo, head.bo, head.y,
-            head.labels, state_buf, value_buf, self._flat(gW), gb, glam, gWo, gbo, z0)
+        with self.blas_scope:
+            value = self._evaluate.value_and_grad_stored(
+                *self._op, self._flat(Wc), bc, s.first, s.weights, s.h, float(lam), x0,
+                piece, _CLOSING_IDS[head.closing], _LOSS_IDS[head.loss], head.Wo, head.bo,
+                head.y, head.labels, state_buf, value_buf, self._flat(gW), gb, glam, gWo,
+                gbo, z0)
         if state_buf is not _NO_SCRATCH:
             self.buffers.give(state_buf)
             self.buffers.give(value_buf)
@@ -448,15 +501,14 @@ def threads_for(spec, batch, width, threads=None):
 
     An explicit ``threads`` is obeyed (up to the number of pieces). By default the pieces
     run on :func:`default_threads` threads when each piece is long enough to pay for the
-    hand-off (:data:`PARALLEL_WORK`) and the operator does not run as BLAS products
-    (BLAS already spreads a product over the cores, and two layers of threads would
-    compete); otherwise on one. The results are the same bits either way.
+    hand-off (:data:`PARALLEL_WORK`), otherwise on one. (Products in BLAS run on one
+    thread inside the sweeps, see :class:`_OneBlasThread`.) The results are the same bits
+    either way.
     """
     piece = piece_size(spec.operator, width)
     pieces = -(-batch // piece)
     if threads is None:
-        blas = spec.operator.matrix_products and width >= WIDE
-        if blas or piece * width * spec.n_layers < PARALLEL_WORK:
+        if piece * width * spec.n_layers < PARALLEL_WORK:
             return 1
         threads = default_threads()
     return max(1, min(threads, pieces))
@@ -525,7 +577,8 @@ def sweep_value_and_grad(sweeps, Wc, bc, lam, x0, head, snapshots=None, threads=
         Z, partial = sweeps.head_piece(head, part, next(driver), batch)
         return _finish(driver, Z), partial
 
-    done = list(run(run_piece, drivers, pieces))
+    with sweeps.blas_scope:          # one limit for all the pieces' calls
+        done = list(run(run_piece, drivers, pieces))
     loss, gWo, gbo = sweeps.head_sums(head, [partial for _, partial in done], batch)
     z0 = done[0][0] if len(done) == 1 else np.concatenate([z for z, _ in done])
 

@@ -475,9 +475,9 @@ class Network:
             fewer than 8 entries; 128 for dense or antisymmetric networks of width 32 and
             more). By default Numba's thread count
             (``NUMBA_NUM_THREADS``) when the pieces are long enough to pay for the
-            hand-off to threads and the products do not already run in multi-threaded
-            BLAS, else one (:func:`pysplinet.adjoint.threads_for`). The result is the same
-            bits for any number of threads.
+            hand-off to threads, else one (:func:`pysplinet.adjoint.threads_for`); matrix
+            products in BLAS run on one thread meanwhile. The result is the same bits for
+            any number of threads.
 
         Returns
         -------

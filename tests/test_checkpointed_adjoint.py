@@ -200,7 +200,7 @@ def test_piece_sizes(operator, width, piece):
     assert piece_size(net.operator, width) == piece
 
 
-def test_default_threads_only_for_long_pieces_outside_blas(monkeypatch):
+def test_default_threads_only_for_long_pieces(monkeypatch):
     from numba.core import config as numba_config
 
     from pysplinet.adjoint import threads_for
@@ -208,12 +208,13 @@ def test_default_threads_only_for_long_pieces_outside_blas(monkeypatch):
     monkeypatch.setattr(numba_config, "NUMBA_NUM_THREADS", 4)
     narrow = ps.SpliNet(5, 100)                       # pieces of 205 x 5 x 100: short
     conv = ps.SpliNet(200, 100, operator="conv1d")    # pieces of 32 x 200 x 100: long
-    wide = ps.SpliNet(256, 100)                       # BLAS products
+    wide = ps.SpliNet(256, 100)                       # BLAS products, pieces of 128
     assert threads_for(narrow._sweeps.spec, 100, 5) == 1
     assert threads_for(conv._sweeps.spec, 100, 200) == 4
     assert threads_for(conv._sweeps.spec, 40, 200) == 2          # two pieces
     assert threads_for(conv._sweeps.spec, 20, 200) == 1          # one piece
-    assert threads_for(wide._sweeps.spec, 512, 256) == 1
+    assert threads_for(wide._sweeps.spec, 512, 256) == 4
+    assert threads_for(wide._sweeps.spec, 128, 256) == 1         # one piece
     # an explicit count is obeyed, up to the number of pieces
     assert threads_for(narrow._sweeps.spec, 1000, 5, threads=3) == 3
     assert threads_for(narrow._sweeps.spec, 100, 5, threads=3) == 1        # one piece
@@ -240,3 +241,46 @@ def test_kernels_compiled_for_the_width_give_the_same_bits(arch, options, monkey
         assert np.array_equal(dx, dx0)
         assert all(np.array_equal(grads[k], grads0[k]) for k in grads0)
     assert np.array_equal(net.predict(params, x), general.predict(params, x))
+
+
+def test_blas_runs_on_one_thread_inside_the_sweeps_and_is_restored(monkeypatch):
+    """The compiled sweeps of a network whose products go to BLAS limit every BLAS library
+    to one thread while they run, and leave the limits as they found them."""
+    import scipy.linalg.cython_blas  # noqa: F401  (the BLAS of the kernels, loaded first)
+    from threadpoolctl import ThreadpoolController
+
+    import pysplinet.adjoint as adjoint
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in ThreadpoolController().info()
+                if lib["user_api"] == "blas"]
+
+    net = ps.SpliNet(40, 4, opening="identity")
+    assert net._sweeps.blas_scope is adjoint._ONE_BLAS_THREAD
+    assert not isinstance(ps.SpliNet(31, 4)._sweeps.blas_scope, adjoint._OneBlasThread)
+    rng = np.random.default_rng(0)
+    params = net.init_params(rng)
+    x, y = rng.standard_normal((300, 40)), rng.standard_normal((300, 1))
+    seen = []
+
+    class Spy:
+        """The kernels module, recording the BLAS thread counts at each forward sweep."""
+
+        def __init__(self, kernels):
+            self._kernels = kernels
+
+        def euler_forward(self, *args):
+            seen.append(blas_threads())
+            self._kernels.euler_forward(*args)
+
+        def __getattr__(self, name):
+            return getattr(self._kernels, name)
+
+    monkeypatch.setattr(net._sweeps, "_euler", Spy(net._sweeps._euler))
+    with ThreadpoolController().limit(limits=2, user_api="blas"):
+        before = blas_threads()
+        assert before and all(n == 2 for n in before)
+        for threads in (1, 2):
+            net.value_and_grad(params, x, y, threads=threads, checkpoints=3)
+        assert blas_threads() == before
+    assert seen and all(n == 1 for counts in seen for n in counts)
