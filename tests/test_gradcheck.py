@@ -60,7 +60,7 @@ class TestKnownFunction:
         assert report.n_checked == 8
         assert report.max_rel_error <= 1e-9
         assert 1.95 <= report.taylor_order <= 2.05
-        assert report.passed()
+        assert report.passed
         assert set(report.per_key) == {"W", "b"}
         assert len(report.taylor_eps) == len(report.taylor_remainders) == 6
         assert len(report.taylor_orders) == 5
@@ -72,7 +72,7 @@ class TestKnownFunction:
         assert report.max_rel_error > 1e-2
         assert report.per_key[key] > 1e-2 and report.per_key[other] <= 1e-9
         assert report.taylor_order < 1.2          # first order: the gradient is wrong
-        assert not report.passed()
+        assert not report.passed
 
 
 class TestOnNetworks:
@@ -91,7 +91,7 @@ class TestOnNetworks:
         assert abs(report.max_rel_error - 0.01 * g / scale) <= 1e-7
         assert report.per_key["b"] == report.max_rel_error
         assert report.per_key["W"] <= 1e-6
-        assert not report.passed()
+        assert not report.passed
 
     def test_params_are_not_modified_and_same_seed_same_report(self):
         net, params, x, y = self._setup()
@@ -114,17 +114,17 @@ class TestOnNetworks:
     def test_grad_options_reach_value_and_grad(self):
         net, params, x, y = self._setup()
         report = gradcheck(net, params, x, y, checkpoints=3)
-        assert report.passed(), report
+        assert report.passed, report
 
     def test_passed_thresholds(self):
         report = GradcheckReport(max_rel_error=2e-6, n_checked=1, taylor_order=2.0)
-        assert not report.passed()
-        assert report.passed(rtol=1e-5)
+        assert not report.passed
+        assert report.passes(rtol=1e-5)
         report = GradcheckReport(max_rel_error=0.0, n_checked=1, taylor_order=1.85)
-        assert not report.passed()
-        assert report.passed(order_range=(1.8, 2.2))
+        assert not report.passed
+        assert report.passes(order_range=(1.8, 2.2))
         report = GradcheckReport(max_rel_error=0.0, n_checked=1, taylor_order=float("nan"))
-        assert not report.passed()
+        assert not report.passed
 
 
 @pytest.mark.parametrize("case", [cases.CASES[i] for i in (7, 8, 13, 25)], ids=cases.case_id)

@@ -47,7 +47,7 @@ def test_gradcheck(case):
         assert set(report.per_key) == set(params)
     assert report.max_rel_error <= 1e-6, report.per_key
     assert 1.9 <= report.taylor_order <= 2.1, (report.taylor_orders, report.taylor_remainders)
-    assert report.passed()
+    assert report.passed
 
 
 @pytest.mark.parametrize("case", cases.CASES[::4], ids=cases.case_id)

@@ -90,9 +90,17 @@ def robustness_figure(panels, *, log, ylabel):
                        fmt="none", ecolor="gray", capsize=4)
         ax[2].scatter(x, get["std"], c=colors, zorder=3)
         ax[2].set_title(f"{title}: std, 95% CI")
-        for a in ax:
+        shown = (("mean", "min", "max"), ("median", "q1", "q3"),
+                 ("std", "std_ci_low", "std_ci_high"))
+        for a, keys in zip(ax, shown):
             a.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
-            if log:
+            values = np.concatenate([get[k] for k in keys])
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                # one run per row has no std; every run diverged has no values at all
+                a.text(0.5, 0.5, "no finite values", ha="center", va="center",
+                       transform=a.transAxes, fontsize=8)
+            elif log and np.any(values > 0):
                 a.set_yscale("log", nonpositive="clip")
         ax[0].set_ylabel(ylabel)
     return fig
