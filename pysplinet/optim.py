@@ -107,9 +107,9 @@ def sum_of_squares(a: np.ndarray) -> float:
     """``sum a_i^2`` over every entry of a real float64 array: one BLAS dot product per
     run of :data:`DOT_CHUNK` entries (each on one thread), the runs added in order, so
     the bits do not depend on the number of BLAS threads."""
+    if a.size <= DOT_CHUNK:
+        return float(np.vdot(a, a))              # np.vdot reads any shape as flat
     flat = a.reshape(-1)
-    if flat.size <= DOT_CHUNK:
-        return float(np.vdot(flat, flat))
     total = 0.0
     for start in range(0, flat.size, DOT_CHUNK):
         run = flat[start:start + DOT_CHUNK]
