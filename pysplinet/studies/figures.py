@@ -100,6 +100,7 @@ def robustness_figure(panels, *, log, ylabel):
                 # one run per row has no std; every run diverged has no values at all
                 a.text(0.5, 0.5, "no finite values", ha="center", va="center",
                        transform=a.transAxes, fontsize=8)
+                a.set_yticks([])
             elif log and np.any(values > 0):
                 a.set_yscale("log", nonpositive="clip")
         ax[0].set_ylabel(ylabel)
