@@ -3,9 +3,15 @@
 The paper's convolutional network (one channel, a kernel of three taps, a 1-D signal of m
 entries) does little arithmetic per entry: three products for the convolution, one for
 the Euler step. Run as whole-batch passes (convolve, add the bias, activate, step) every
-pass streams the batch through memory once more, and memory is what limits it. These
-routines take one sample's row at a time through all of a layer's steps, in row buffers
-that stay in the first-level cache, and touch each stored state once.
+pass reads and writes the whole batch once more. These routines take one sample's row at
+a time through all of a layer's steps, in row buffers that stay in the first-level cache,
+and read and write each stored state once. Every loop runs over one row, through a view
+of it: indexing the flat batch at ``b m + j`` instead, with ``m`` known only at run time,
+each index would be checked for wrapping around below zero, which keeps the compiler from
+vectorising the loop (measured: a three-tap row loop six times slower). The forward layer
+of the Indian Pines network (width 200, 32 samples) went from 5.2 to 3.5 microseconds;
+the adjoint layer is as fast as the batch passes were, its loops being bound by their
+arithmetic (no fused multiply-add: see :mod:`._config`).
 
 They compute exactly what :func:`.euler.euler_forward` and :func:`.euler.euler_adjoint`
 compute with the routines of :mod:`.convolution` for this operator: every entry is the
