@@ -29,7 +29,7 @@ import numba
 
 from ._config import INLINE
 from .activations import activate, slope
-from .convolution import taps3_add
+from .convolution import taps3_add, taps3_products, taps3_set
 from .operators import CONV
 
 
@@ -43,15 +43,11 @@ def is_taps3(op, geom):
 
 @numba.njit(**INLINE)
 def _row_preactivation(w0, w1, w2, bi, x, m, Ar):
-    """``Ar[j] = (0 + (w0 x[j-1] + w1 x[j] + w2 x[j+1])) + bi[j]`` for the row ``x``
-    (the convolution written into a zeroed row, then the bias, as the batch passes do)."""
-    if m == 1:
-        Ar[0] = (0.0 + w1 * x[0]) + bi[0]
-        return
-    Ar[0] = (0.0 + (w1 * x[0] + w2 * x[1])) + bi[0]
-    for j in range(1, m - 1):
-        Ar[j] = (0.0 + (w0 * x[j - 1] + w1 * x[j] + w2 * x[j + 1])) + bi[j]
-    Ar[m - 1] = (0.0 + (w0 * x[m - 2] + w1 * x[m - 1])) + bi[m - 1]
+    """``Ar[:m] = K x + bi`` for the row ``x``: the convolution written into the row,
+    then the bias added, as the batch passes do."""
+    taps3_set(w0, w1, w2, x, Ar[:m])
+    for j in range(m):
+        Ar[j] += bi[j]
 
 
 @numba.njit(**INLINE)
@@ -94,13 +90,10 @@ def taps3_adjoint_layer(act, W, bi, hl, n, m, xi, z, va, vo, kept, col, dbi, row
     ``rows3[q, j]`` with the sums of ``g[j] x[j + q - 1]``; the caller sums them up.
     """
     w0, w1, w2 = W[0], W[1], W[2]
-    t0, t1, t2 = rows3[0], rows3[1], rows3[2]
     for j in range(m):
         col[j] = 0.0
         dbi[j] = 0.0
-        t0[j] = 0.0
-        t1[j] = 0.0
-        t2[j] = 0.0
+    rows3[:, :] = 0.0
     for b in range(n):
         x = xi[b * m:(b + 1) * m]           # row views, as in the forward layer
         zr = z[b * m:(b + 1) * m]
@@ -120,12 +113,7 @@ def taps3_adjoint_layer(act, W, bi, hl, n, m, xi, z, va, vo, kept, col, dbi, row
             col[j] += Sr[j] * zr[j]
         for j in range(m):
             dbi[j] += Gr[j]
-        # the kernel's gradient: products of g with x at the three shifts (in-row terms)
-        for j in range(m):
-            t1[j] += Gr[j] * x[j]
-        for j in range(1, m):
-            t0[j] += Gr[j] * x[j - 1]
-        for j in range(m - 1):
-            t2[j] += Gr[j] * x[j + 1]
+        # the kernel's gradient: products of g with x at the three shifts
+        taps3_products(Gr[:m], x, rows3)
         # z += K^T g: the reversed kernel
         taps3_add(w2, w1, w0, Gr, zr)

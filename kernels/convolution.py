@@ -84,8 +84,8 @@ def taps3_add(w0, w1, w2, x, a):
     a[n - 1] += w0 * x[n - 2] + w1 * x[n - 1]
 
 
-@numba.njit(**JIT)
-def _taps3_set(w0, w1, w2, x, a):
+@numba.njit(**INLINE)
+def taps3_set(w0, w1, w2, x, a):
     """``a[j] = 0 + (w0 x[j - 1] + w1 x[j] + w2 x[j + 1])``: :func:`taps3_add` into a
     zeroed row in one pass, with the same bits (the ``0 +`` is kept: it turns -0.0
     into +0.0, as the addition into a zeroed row does)."""
@@ -99,8 +99,8 @@ def _taps3_set(w0, w1, w2, x, a):
     a[n - 1] = 0.0 + (w0 * x[n - 2] + w1 * x[n - 1])
 
 
-@numba.njit(**JIT)
-def _taps3_products(g, x, t):
+@numba.njit(**INLINE)
+def taps3_products(g, x, t):
     """``t[q, j] += g[j] x[j + q - 1]`` for ``q = 0, 1, 2`` (in-row terms only)."""
     n = g.shape[0]
     for j in range(n):
@@ -138,7 +138,7 @@ def conv_apply(geom, theta, X, A):
             a = A[b]
             if C == 1 and k2 == 3:
                 # the paper's layer: one channel, three taps, the row written in one pass
-                _taps3_set(theta[0], theta[1], theta[2], x, a)
+                taps3_set(theta[0], theta[1], theta[2], x, a)
                 continue
             a[:] = 0.0
             for o in range(C):
@@ -230,8 +230,8 @@ def conv_add_transpose(geom, theta, G, Z):
                 _axpy(1.0, zp[c, src:src + n2], Z[b, dst:dst + n2])
 
 
-@numba.njit(**JIT)
-def _sum(x):
+@numba.njit(**INLINE)
+def sum_in_order(x):
     """``sum_j x[j]`` in index order."""
     acc = 0.0
     for j in range(x.shape[0]):
@@ -263,12 +263,12 @@ def conv_param_grad(geom, X, G, dtheta):
                     rows3[:, :] = 0.0
                     for b in range(n):
                         if C == 1:
-                            _taps3_products(G[b], X[b], rows3)
+                            taps3_products(G[b], X[b], rows3)
                         else:
-                            _taps3_products(G[b, o * n2:(o + 1) * n2],
+                            taps3_products(G[b, o * n2:(o + 1) * n2],
                                             X[b, c * n2:(c + 1) * n2], rows3)
                     for q in range(3):
-                        dtheta[3 * (o * C + c) + q] = _sum(rows3[q])
+                        dtheta[3 * (o * C + c) + q] = sum_in_order(rows3[q])
                     continue
                 for q in range(k2):
                     s = q - h2
@@ -278,7 +278,7 @@ def conv_param_grad(geom, X, G, dtheta):
                     for b in range(n):
                         _add_product(G[b, o * n2 + j0:o * n2 + j1],
                                      X[b, c * n2 + j0 + s:c * n2 + j1 + s], acc)
-                    dtheta[(o * C + c) * k2 + q] = _sum(acc)
+                    dtheta[(o * C + c) * k2 + q] = sum_in_order(acc)
         return
 
     # 2-D: dw[o, c, p, q] = sum_b gw[b, o, :span] . xp[b, c, s:s + span] with s = p W + q
@@ -299,4 +299,4 @@ def conv_param_grad(geom, X, G, dtheta):
                     acc[:] = 0.0
                     for b in range(n):
                         _add_product(gw[b, o, h2:h2 + span], xp[b, c, s:s + span], acc)
-                    dtheta[((o * C + c) * k1 + p) * k2 + q] = _sum(acc)
+                    dtheta[((o * C + c) * k1 + p) * k2 + q] = sum_in_order(acc)

@@ -28,6 +28,7 @@ import numpy as np
 from ._config import INLINE, JIT
 from .activations import activate, slope
 from .conv_layers import is_taps3, taps3_adjoint_layer, taps3_forward_layer
+from .convolution import sum_in_order
 from .scratch import scratch_matrix, scratch_vector
 from .operators import (CONV, flat_width, op_apply, op_apply_transpose, op_param_grad,
                         width_of)
@@ -221,10 +222,7 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
                                 Ar, Sr, Dr, Gr)
             _time_scale_grad(col, h, glam)
             for q in range(3):
-                acc = 0.0
-                for j in range(m):
-                    acc += rows3[q, j]
-                dWi[q] = acc
+                dWi[q] = sum_in_order(rows3[q])
             _scatter(dWi, first, weights, i, gW, P)
             _scatter(dbi, first, weights, i, gb, m)
             continue
