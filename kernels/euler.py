@@ -92,11 +92,7 @@ def _theta_size(op, fixed, coef):
 @numba.njit(**INLINE)
 def _preactivation(op, geom, gamma, fixed, Wi, bi, n, X, A):
     """``A = K(W_i) X + b_i`` for every sample of the flat batch ``X``."""
-    op_apply(op, geom, gamma, fixed, Wi, n, X, A)
-    m = flat_width(fixed, n, X)
-    for b in range(n):
-        for r in range(m):
-            A[b * m + r] += bi[r]
+    op_apply(op, geom, gamma, fixed, Wi, bi, n, X, A)
 
 
 @numba.njit(**INLINE)
@@ -167,10 +163,9 @@ def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
             activate(act, A, S)
             if keep_values:
                 _copy(S[:nm], va[k * nm:(k + 1) * nm])
-        for b in range(n):
-            for r in range(m):
-                q = b * m + r
-                xnext[q] = xi[q] + hl * si[q]
+        # one flat loop: a loop over samples and then the width would not vectorise
+        for q in range(nm):
+            xnext[q] = xi[q] + hl * si[q]
         xi = xnext
     if store:
         _copy(xi, x)

@@ -3,7 +3,7 @@
 Every operator provides three batch routines on flat batches of ``n`` samples (``X``,
 ``G``, ``Z`` hold sample after sample, ``m`` entries each):
 
-``op_apply``           ``A = X K^T``            (each sample: a = K x)
+``op_apply``           ``A = X K^T + b``        (each sample: a = K x + b)
 ``op_apply_transpose`` ``Z += G K``             (each sample: z += K^T g)
 ``op_param_grad``      ``dtheta = d/dtheta sum_b g_b . K(theta) x_b``
 
@@ -40,6 +40,11 @@ _BLAS_WIDTH = 32
 #: every width up to it costs a compilation of its own on first use
 MAX_FIXED_WIDTH = 16
 
+# Up to this compiled-in width the parameter gradient G^T X keeps all m * m sums in
+# registers at once; beyond, one row of m sums at a time (measured, batch 40: width 6 a
+# fifth faster all at once, width 12 twice as slow, its sums no longer fitting).
+_ROW_BY_ROW = 8
+
 
 def fixed_width(width):
     """The ``fixed`` argument of the kernels for states of ``width`` entries: a tuple of
@@ -70,18 +75,32 @@ def flat_width(fixed, n, x):
 # sums run in the same order either way.
 
 @numba.njit(**INLINE)
-def _xwt(fixed, n, X, W, A):
-    """``A = X W^T``: A[b, r] = sum_c W[r, c] X[b, c]."""
+def _xwt_bias(fixed, n, X, W, bias, A):
+    """``A = X W^T + b``: A[b, r] = (sum_c W[r, c] X[b, c]) + bias[r], the sum first.
+
+    Below the BLAS width the bias is added as each sum is finished, not in a second pass
+    over ``A`` (the same bits; the second pass cost half as much as the product at width
+    5, since its index ``r`` repeats every ``m`` entries and does not vectorise).
+    """
     m = flat_width(fixed, n, X)
     if m >= _BLAS_WIDTH:
         A[:n * m].reshape((n, m))[:, :] = np.dot(X.reshape((n, m)), W.reshape((m, m)).T)
+        _add_rows(n, m, bias, A)
         return
     for b in range(n):
         for r in range(m):
             acc = 0.0
             for c in range(m):
                 acc += W[r * m + c] * X[b * m + c]
-            A[b * m + r] = acc
+            A[b * m + r] = acc + bias[r]
+
+
+@numba.njit(**INLINE)
+def _add_rows(n, m, bias, A):
+    """``A[b, :] += bias`` for each of the ``n`` samples of the flat batch ``A``."""
+    for b in range(n):
+        for r in range(m):
+            A[b * m + r] += bias[r]
 
 
 @numba.njit(**INLINE)
@@ -105,7 +124,7 @@ def _gtx(fixed, n, G, X, dW):
     if m >= _BLAS_WIDTH:
         dW.reshape((m, m))[:, :] = np.dot(G[:n * m].reshape((n, m)).T, X.reshape((n, m)))
         return
-    if len(fixed) > 0:
+    if len(fixed) > _ROW_BY_ROW:
         # one row of dW at a time, its m sums in registers (a stack array); the batch
         # is read m times, but nothing goes back to memory until the row is done
         row = scratch_vector(fixed, m)
@@ -119,6 +138,8 @@ def _gtx(fixed, n, G, X, dW):
             for c in range(m):
                 dW[r * m + c] = row[c]
         return
+    # all m * m sums at once: for a narrow state they fit in registers (when ``dW`` is a
+    # stack array), and their m * m independent chains of additions overlap
     for q in range(m * m):
         dW[q] = 0.0
     for b in range(n):
@@ -147,16 +168,18 @@ def _rows(x, n, size):
 
 
 @numba.njit(**INLINE)
-def op_apply(op, geom, gamma, fixed, theta, n, X, A):
-    """Write ``A = X K(theta)^T`` for the flat batch ``X`` of ``n`` samples (``A`` may
-    be longer than ``X``: its first ``X.size`` entries are written)."""
+def op_apply(op, geom, gamma, fixed, theta, bias, n, X, A):
+    """Write ``A = X K(theta)^T + bias`` (each sample ``a = K x + b``) for the flat batch
+    ``X`` of ``n`` samples (``A`` may be longer than ``X``: its first ``X.size`` entries
+    are written). Each entry is the operator's sum plus the bias, in that order."""
     if op == CONV:
         conv_apply(geom, theta, _rows(X, n, X.size), _rows(A, n, X.size))
+        _add_rows(n, X.size // n, bias, A)
     elif op == DENSE:
-        _xwt(fixed, n, X, theta, A)
+        _xwt_bias(fixed, n, X, theta, bias, A)
     else:
         K = _antisymmetric_matrix(fixed, theta, flat_width(fixed, n, X), gamma)
-        _xwt(fixed, n, X, K, A)
+        _xwt_bias(fixed, n, X, K, bias, A)
 
 
 @numba.njit(**INLINE)

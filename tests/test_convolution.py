@@ -36,16 +36,20 @@ OPERATORS = {
 }
 
 
-def _kernel_call(op, theta, X, G, fixed=None):
+def _kernel_call(op, theta, X, G, fixed=None, bias=None):
     """The compiled apply, transpose (added to a nonzero Z) and parameter gradient, on
-    the flat batches the sweeps pass; ``fixed`` as the sweeps pass it unless given."""
+    the flat batches the sweeps pass; ``fixed`` as the sweeps pass it unless given, and
+    the apply's bias zero unless given."""
+    if bias is None:
+        bias = np.zeros(X.shape[1])
     if fixed is None:
         fixed = fixed_width(op.width) if op.matrix_products else ()
     theta = np.ascontiguousarray(theta).ravel()
     n = X.shape[0]
     x, g = np.ascontiguousarray(X).ravel(), np.ascontiguousarray(G).ravel()
     A = np.full(X.size, np.nan)
-    op_apply(op.kernel_id, op.geometry, float(op.gamma), fixed, theta, n, x, A)
+    op_apply(op.kernel_id, op.geometry, float(op.gamma), fixed, theta,
+             np.ascontiguousarray(bias, dtype=float), n, x, A)
     Z0 = np.linspace(-1.0, 1.0, G.size)
     Z = Z0.copy()
     op_apply_transpose(op.kernel_id, op.geometry, float(op.gamma), fixed, theta, n, g, Z)
@@ -233,7 +237,20 @@ def test_kernels_match_reference(name):
     np.testing.assert_allclose(d, op.param_grad(X, G), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("width", [1, 4, 5, 16])
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_kernel_apply_adds_the_bias_after_each_sum(name):
+    """The compiled apply adds b to each finished sum K x, so A(b) = A(0) + b bitwise."""
+    op = OPERATORS[name]()
+    rng = np.random.default_rng(11 + len(name))
+    theta = rng.standard_normal(op.coef_shape)
+    X = rng.standard_normal((6, op.width))
+    bias = rng.standard_normal(op.width)
+    A0, _, _ = _kernel_call(op, theta, X, X)
+    Ab, _, _ = _kernel_call(op, theta, X, X, bias=bias)
+    assert np.array_equal(Ab, A0 + bias)
+
+
+@pytest.mark.parametrize("width", [1, 4, 5, 8, 9, 16])
 @pytest.mark.parametrize("kind", [ps.Dense, ps.Antisymmetric])
 def test_width_compiled_in_gives_the_same_bits(kind, width):
     """The kernels compiled for one width run the same arithmetic as the general ones."""
