@@ -266,8 +266,9 @@ def test_bad_database_paths_exit_2(tmp_path, capsys):
         code, _, err = _cli(capsys, "reproduce", "basis", "--db", db, "--out", tmp_path / "o")
         assert code == 2 and len(err.strip().splitlines()) == 1, err
     code, _, err = _cli(capsys, "report", "--db", tmp_path / "missing.sqlite", "--out",
-                        tmp_path / "o")
+                        tmp_path / "report-out")
     assert code == 2 and "no such study database" in err
+    assert not (tmp_path / "report-out").exists()     # nothing written for a bad database
     code, _, err = _cli(capsys, "reproduce", "basis", "--db", tmp_path / "db.sqlite", "--out",
                         a_file)
     assert code == 2 and "not a folder" in err

@@ -215,7 +215,6 @@ def report_command(args):
 
     from .store import RunStore
 
-    _check_out(args.out)
     _check_db(args.db, create=False)
     with bad_input(), RunStore(args.db, create=False) as db:
         recorded = db.studies()
@@ -223,6 +222,7 @@ def report_command(args):
     if unknown:
         raise CLIError(f"--study {unknown[0]!r} is not in {args.db!r}; recorded: "
                        f"{', '.join(sorted(recorded)) or 'none'}")
+    _check_out(args.out)     # created only once the database is known to be readable
     sections = build_report(args.db, args.out, args.study)
     _print_sections(sections)
     if not sections:
