@@ -30,8 +30,7 @@ from .activations import activate, slope
 from .conv_layers import is_taps3, taps3_adjoint_layer, taps3_forward_layer
 from .convolution import sum_in_order
 from .scratch import scratch_matrix, scratch_vector
-from .operators import (CONV, flat_width, op_apply, op_apply_transpose, op_param_grad,
-                        width_of)
+from .operators import CONV, op_apply, op_apply_transpose, op_param_grad, width_of
 
 
 # The activation and its slope run over flat buffers padded with zeros to a multiple of
@@ -87,12 +86,6 @@ def _theta_size(op, fixed, coef):
     if op != CONV and len(fixed) > 0:
         return len(fixed) * len(fixed)
     return coef.shape[1]
-
-
-@numba.njit(**INLINE)
-def _preactivation(op, geom, gamma, fixed, Wi, bi, n, X, A):
-    """``A = K(W_i) X + b_i`` for every sample of the flat batch ``X``."""
-    op_apply(op, geom, gamma, fixed, Wi, bi, n, X, A)
 
 
 @numba.njit(**INLINE)
@@ -152,7 +145,7 @@ def euler_forward(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
                                 Ar, Sr)
             xi = xnext
             continue
-        _preactivation(op, geom, gamma, fixed, Wi, bi, n, xi, A)
+        op_apply(op, geom, gamma, fixed, Wi, bi, n, xi, A)     # K(W_i) x + b_i
         if keep_values and nm % LANES == 0:
             si = va[k * nm:(k + 1) * nm]
             activate(act, A[:nm], si)
@@ -226,7 +219,7 @@ def euler_adjoint(op, geom, gamma, act, fixed, Wc, bc, first, weights, h, lam,
             slope(act, si, D)
         else:
             _gather(bc, first, weights, i, bi, m)
-            _preactivation(op, geom, gamma, fixed, Wi, bi, n, xi, A)
+            op_apply(op, geom, gamma, fixed, Wi, bi, n, xi, A)     # K(W_i) x + b_i
             activate(act, A, S)
             si = S
             slope(act, S, D)
